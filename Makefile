@@ -1,0 +1,45 @@
+# scenario-toolkit: every command a user needs. The first target builds .venv from a Python >= 3.12.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export MPLBACKEND ?= Agg
+
+.PHONY: help setup demo test lint format bench lab app clean
+
+help:
+	@echo "make demo   - set up .venv, run the Russia-Iran forecast, write charts to reports/"
+	@echo "make test   - set up .venv, lint, run the whole test suite"
+	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make bench  - run the benchmarks and print their figures"
+
+$(STAMP): pyproject.toml
+	@PYBIN=$$(scripts/find-python.sh) && echo "Using $$PYBIN" && \
+	  { [ -x $(PY) ] || $$PYBIN -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/scenarios forecast russia-iran --engine exact
+	$(VENV)/bin/scenarios report russia-iran --out reports --format png,svg
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check toolkit tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format toolkit tests benchmarks
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_exact.py
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache

@@ -1,0 +1,37 @@
+"""Estimative language (ICD 203) and decision-ready sentences."""
+
+from __future__ import annotations
+
+#: Upper bounds of the ICD 203 probability ranges and their words.
+ICD203: tuple[tuple[float, str], ...] = (
+    (0.05, "almost no chance"),
+    (0.20, "very unlikely"),
+    (0.45, "unlikely"),
+    (0.55, "roughly even chance"),
+    (0.80, "likely"),
+    (0.95, "very likely"),
+    (1.00, "almost certain"),
+)
+
+
+def estimative_word(probability: float) -> str:
+    """Return the ICD 203 expression for ``probability``.
+
+    Examples
+    --------
+    >>> estimative_word(0.68)
+    'likely'
+    """
+    for upper, word in ICD203:
+        if probability < upper:
+            return word
+    return ICD203[-1][1]
+
+
+def percent(probability: float) -> str:
+    """Format a probability as a whole percentage, keeping '<1%' and '>99%' honest."""
+    if 0 < probability < 0.005:
+        return "<1%"
+    if 0.995 < probability < 1:
+        return ">99%"
+    return f"{probability * 100:.0f}%"
