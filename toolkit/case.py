@@ -206,10 +206,9 @@ def load_case(root: Path, name: str, evidence_text: str | None = None) -> Case:
         evidence = []
         problems.append(Problem(evidence_shown, None, "", "file is missing",
                                 "create it with the header row (see docs/formats.md)"))
-    if priors is not None:
-        claims = {c.id for s in sources for c in s.claims}
-        problems += check_evidence(evidence, priors, indicators, claims,
-                                   evidence_shown, check_sources=not source_problems)
+    claims = {c.id for s in sources for c in s.claims}
+    problems += check_evidence(evidence, priors, indicators, claims,
+                               evidence_shown, check_sources=not source_problems)
     if problems:
         raise CaseError(problems)
     hashes = {paths.shown(p): _hash(p) for p in (paths.priors, paths.evidence)}
@@ -287,7 +286,7 @@ def _each_expectation(priors: Priors):
 
 def check_evidence(
     items: list[EvidenceItem],
-    priors: Priors,
+    priors: Priors | None,
     indicators: dict[str, Indicator],
     claims: set[str],
     shown: str,
@@ -299,8 +298,8 @@ def check_evidence(
     ----------
     items : list of EvidenceItem
         Parsed rows.
-    priors : Priors
-        The case's priors.
+    priors : Priors or None
+        The case's priors; ``None`` when they failed to load (indicator checks are skipped).
     indicators : dict
         Standard plus case indicators.
     claims : set of str
@@ -326,7 +325,9 @@ def check_evidence(
                 "give the item a new id; to withdraw an item, retract it instead")
         seen.setdefault(item.id, item.line)
         indicator = indicators.get(item.indicator)
-        if indicator is None or item.indicator not in priors.expectations:
+        if priors is None:
+            pass
+        elif indicator is None or item.indicator not in priors.expectations:
             known = ", ".join(priors.expectations)
             bad("indicator", f"unknown indicator {item.indicator!r}", f"use one of: {known}")
         else:
@@ -340,5 +341,5 @@ def check_evidence(
                 bad("unit", str(exc), f"use '{indicator.unit}'")
         if check_sources and item.source not in claims:
             bad("source", f"cites unknown source claim {item.source!r}",
-                f"cite a claim id from seeds/{priors.case}/ or add the claim there")
+                "cite a claim id from the case's seeds/ folder or add the claim there")
     return problems

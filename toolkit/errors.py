@@ -33,7 +33,8 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f" {self.field}:" if self.field else ""
-        fix = f" Fix: {self.fix}" if self.fix else ""
+        fix = self.fix if not self.fix or self.fix.endswith((".", "!", "?")) else f"{self.fix}."
+        fix = f" Fix: {fix}" if fix else ""
         return f"{where}:{field} {self.message}.{fix}"
 
 
