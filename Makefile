@@ -11,6 +11,7 @@ help:
 	@echo "make demo   - set up .venv, run the Russia-Iran forecast, write charts to reports/"
 	@echo "make test   - set up .venv, lint, run the whole test suite"
 	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make app    - serve the forecast dashboard with Voila at http://127.0.0.1:$(APP_PORT)/"
 	@echo "make bench  - run the benchmarks and print their figures"
 
 $(STAMP): pyproject.toml
@@ -40,6 +41,11 @@ bench: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+APP_PORT ?= 8866
+app: $(STAMP)
+	$(VENV)/bin/voila notebooks/01_forecast_dashboard.ipynb --port=$(APP_PORT) \
+	  --Voila.ip=127.0.0.1 --no-browser --show_tracebacks=True
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .ruff_cache

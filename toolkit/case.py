@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from toolkit.atomic import write_text_atomic
 from toolkit.errors import CaseError, Problem, display_path
 from toolkit.evidence import (
     EvidenceItem,
@@ -164,7 +166,9 @@ def _hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
-def load_case(root: Path, name: str, evidence_text: str | None = None) -> Case:
+def load_case(
+    root: Path, name: str, evidence_text: str | None = None, priors_text: str | None = None
+) -> Case:
     """Load and validate a case.
 
     Parameters
@@ -175,6 +179,8 @@ def load_case(root: Path, name: str, evidence_text: str | None = None) -> Case:
         Case slug.
     evidence_text : str, optional
         Ledger text to validate instead of the file's (used before writing a change).
+    priors_text : str, optional
+        Priors YAML text to validate instead of the file's (used before saving edited priors).
 
     Returns
     -------
@@ -192,7 +198,7 @@ def load_case(root: Path, name: str, evidence_text: str | None = None) -> Case:
         raise CaseError([Problem(paths.shown(paths.priors), None, "", f"no case named {name!r}",
                                  f"use one of: {known}; or create it with 'scenarios new "
                                  f"{name}'")])
-    priors, indicators, problems = _load_priors(paths)
+    priors, indicators, problems = _load_priors(paths, priors_text)
     sources, source_problems = load_sources(paths.seeds, paths.shown(paths.seeds))
     problems += source_problems
     evidence_shown = paths.shown(paths.evidence)
@@ -216,9 +222,17 @@ def load_case(root: Path, name: str, evidence_text: str | None = None) -> Case:
     return Case(paths, priors, indicators, evidence, sources, hashes)
 
 
-def _load_priors(paths: CasePaths) -> tuple[Priors | None, dict[str, Indicator], list[Problem]]:
+def _load_priors(
+    paths: CasePaths, text: str | None = None
+) -> tuple[Priors | None, dict[str, Indicator], list[Problem]]:
     shown = paths.shown(paths.priors)
-    document, problems = load_yaml(paths.priors, shown)
+    if text is None:
+        document, problems = load_yaml(paths.priors, shown)
+    else:  # read candidate text exactly as the file would be read, without touching the file
+        with tempfile.TemporaryDirectory(prefix="priors-check-") as folder:
+            candidate = Path(folder) / paths.priors.name
+            write_text_atomic(candidate, text)
+            document, problems = load_yaml(candidate, shown)
     if document is None:
         return None, {}, problems
     problems = check_schema_version(document, shown)
