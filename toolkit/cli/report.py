@@ -1,4 +1,4 @@
-"""``scenarios report``: write charts (and, later, the briefing) for a forecast."""
+"""``scenarios report``: write the charts and the briefing of a forecast."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ import click
 
 from toolkit.cli.common import DATE, main, open_case, root_option, user_errors
 from toolkit.engines.base import ENGINES
+from toolkit.errors import display_path
 from toolkit.forecast import run_forecast
-from toolkit.report import CHART_FORMATS, export_charts
+from toolkit.report import REPORT_FORMATS, export_report
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in CHART_FORMATS]
+    formats = list(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown or not formats:
         raise click.BadParameter(
             f"unknown format(s) {', '.join(unknown) or '(none)'}; use a comma-separated list "
-            f"of {', '.join(CHART_FORMATS)}")
+            f"of {', '.join(REPORT_FORMATS)}")
     return formats
 
 
@@ -28,16 +29,31 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports"), show_default=True, help="Folder to write into.")
 @click.option("--format", "formats", default="png,svg", show_default=True, callback=_formats,
-              help=f"Comma-separated: {','.join(CHART_FORMATS)}.")
+              help="Comma-separated: png, svg (charts); pdf (briefing PDF plus chart PDFs); "
+                   "html (self-contained briefing page); csv (evidence table).")
 @click.option("--engine", type=click.Choice(ENGINES), default="exact", show_default=True)
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="Use only evidence reported on or before this date (default: today).")
 @click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option("--force", is_flag=True,
+              help="Replace files in OUT that a different run (inputs, engine, seed) wrote.")
 @root_option
 @user_errors
 def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
-                   as_of: dt.date | None, seed: int | None, root: Path | None) -> None:
-    """Write the charts of CASE's forecast to OUT."""
-    forecast = run_forecast(open_case(root, case), engine=engine, as_of=as_of, seed=seed)
-    for path in export_charts(forecast, out_dir, formats):
-        click.echo(f"wrote {path}")
+                   as_of: dt.date | None, seed: int | None, force: bool,
+                   root: Path | None) -> None:
+    """Write the charts and briefing of CASE's forecast to OUT.
+
+    Files are named <case>-<as-of>-<chart>.<ext> and <case>-<as-of>-briefing.<ext>; a
+    manifest beside them records which run wrote them.
+    """
+    loaded = open_case(root, case)
+    forecast = run_forecast(loaded, engine=engine, as_of=as_of, seed=seed)
+    written = export_report(forecast, out_dir, formats, loaded, force=force)
+    click.echo(forecast.headline())
+    if not forecast.converged:
+        click.echo("warning: the engine did not converge; the report is marked as such.",
+                   err=True)
+    click.echo(f"wrote {len(written)} files to {display_path(Path(out_dir))}/:")
+    for path in written:
+        click.echo(f"  {path.name}")
