@@ -88,10 +88,10 @@ class Forecast:
                 if p_others.sum() <= 0 or before[i, k] <= 0:
                     ratios[i, k] = np.nan
                     continue
-                with np.errstate(divide="ignore"):
+                with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                     log_other = logsumexp(np.log(p_others) + self.increments[i, others]) - np.log(
                         p_others.sum())
-                ratios[i, k] = np.exp(self.increments[i, k] - log_other)
+                    ratios[i, k] = np.exp(self.increments[i, k] - log_other)
         return ratios
 
     @property

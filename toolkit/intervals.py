@@ -23,6 +23,53 @@ from toolkit.mathutil import logsumexp
 DRAWS = 2000
 
 
+def weight_draws(
+    weights: np.ndarray,
+    log_marginal: np.ndarray,
+    concentration: float,
+    seed: int = 0,
+    draws: int = DRAWS,
+) -> np.ndarray:
+    """Draws of each scenario's probability under the posterior of the weights.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (K,)
+        Stated prior weights, summing to 1.
+    log_marginal : ndarray, shape (K,)
+        Log marginal likelihood of the evidence under each scenario.
+    concentration : float
+        Dirichlet concentration ``c`` of the weights.
+    seed : int
+        Seed of the Monte Carlo draws (the result is reproducible).
+    draws : int
+        Number of draws.
+
+    Returns
+    -------
+    ndarray, shape (draws, K)
+        ``P(k | evidence, w)`` for each draw of ``w``; zero-weight scenarios are 0. The
+        mean of each column is the point probability up to Monte Carlo error.
+    """
+    weights = np.asarray(weights, float)
+    log_marginal = np.asarray(log_marginal, float)
+    live = weights > 0
+    out = np.zeros((draws, weights.size))
+    w_live, lm_live = weights[live], log_marginal[live]
+    log_post = np.log(w_live) + lm_live
+    component_probs = np.exp(log_post - logsumexp(log_post))
+    rng = np.random.default_rng(seed)
+    components = rng.choice(w_live.size, size=draws, p=component_probs)
+    shape = np.tile(concentration * w_live, (draws, 1))
+    shape[np.arange(draws), components] += 1.0
+    gammas = rng.standard_gamma(shape)
+    sampled = gammas / gammas.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_joint = np.log(sampled) + lm_live
+    out[:, live] = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    return out
+
+
 def weight_intervals(
     weights: np.ndarray,
     log_marginal: np.ndarray,
@@ -53,22 +100,6 @@ def weight_intervals(
     ndarray, shape (K, 2)
         Lower and upper ends; zero-weight scenarios get ``[0, 0]``.
     """
-    weights = np.asarray(weights, float)
-    log_marginal = np.asarray(log_marginal, float)
-    live = weights > 0
-    out = np.zeros((weights.size, 2))
-    w_live, lm_live = weights[live], log_marginal[live]
-    log_post = np.log(w_live) + lm_live
-    component_probs = np.exp(log_post - logsumexp(log_post))
-    rng = np.random.default_rng(seed)
-    components = rng.choice(w_live.size, size=draws, p=component_probs)
-    shape = np.tile(concentration * w_live, (draws, 1))
-    shape[np.arange(draws), components] += 1.0
-    gammas = rng.standard_gamma(shape)
-    sampled = gammas / gammas.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        log_joint = np.log(sampled) + lm_live
-    probabilities = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    sampled = weight_draws(weights, log_marginal, concentration, seed=seed, draws=draws)
     tail = (1 - level) / 2
-    out[live] = np.quantile(probabilities, [tail, 1 - tail], axis=0).T
-    return out
+    return np.quantile(sampled, [tail, 1 - tail], axis=0).T

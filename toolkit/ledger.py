@@ -25,6 +25,15 @@ def _read_ledger(paths: CasePaths) -> str:
     return text
 
 
+def _write_ledger(paths: CasePaths, text: str) -> None:
+    """Write the ledger atomically, keeping a byte-order mark the file already had."""
+    bom = ""
+    if paths.evidence.exists():
+        with open(paths.evidence, "rb") as handle:
+            bom = "\ufeff" if handle.read(3) == b"\xef\xbb\xbf" else ""
+    write_text_atomic(paths.evidence, bom + text)
+
+
 def _header(text: str) -> list[str]:
     return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
 
@@ -63,7 +72,7 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
     separator = "" if old.endswith("\n") else "\n"
     new = old + separator + _row_text(_header(old), cells)
     checked = load_case(root, case, evidence_text=new)
-    write_text_atomic(paths.evidence, new)
+    _write_ledger(paths, new)
     return next(i for i in checked.evidence if i.id == cells["id"])
 
 
@@ -103,7 +112,7 @@ def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> Evide
         raise CaseError([Problem(shown, item.line, "status", f"{item_id} is already retracted",
                                  "nothing to do")])
     text = _read_ledger(paths)
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text).readlines()  # split only at '\n', exactly as the csv reader
     reader = csv.reader(io.StringIO(text))
     header = [h.strip() for h in next(reader)]
     start = 2
@@ -121,5 +130,5 @@ def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> Evide
             break
         start = end + 1
     load_case(root, case, evidence_text=new)
-    write_text_atomic(paths.evidence, new)
+    _write_ledger(paths, new)
     return with_status(item, "retracted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,7 +22,7 @@ class SourceInfo(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     title: str = Field(min_length=1)
     publisher: str = Field(min_length=1)
-    date: str | int = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as best known")
+    date: str | int | dt.date = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as best known")
     url: str | None = None
     notes: str = ""
 

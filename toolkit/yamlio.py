@@ -6,18 +6,22 @@ document is built, so no object can be smuggled in.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.tokens import AliasToken, AnchorToken, TagToken
+from ruamel.yaml.tokens import AliasToken, AnchorToken, KeyToken, ScalarToken, TagToken
 
 from toolkit.errors import Problem
 
 SCHEMA_VERSION = 1
+#: Plain scalars YAML reads as dates (ruamel raises ValueError when the date is impossible).
+_DATE_LIKE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt \t]|$)")
 
 
 def read_utf8(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
@@ -57,7 +61,17 @@ def _forbidden_tokens(text: str, shown: str) -> list[Problem]:
     problems = []
     yaml = YAML(typ="rt")
     names = {TagToken: "tag", AnchorToken: "anchor", AliasToken: "alias"}
+    key, expect_key = "", False
     for token in yaml.scan(io.StringIO(text)):
+        if isinstance(token, KeyToken):
+            expect_key = True
+        elif isinstance(token, ScalarToken):
+            if expect_key:
+                key, expect_key = str(token.value), False
+            elif token.plain and (bad := _impossible_date(token.value)):
+                problems.append(Problem(
+                    shown, token.start_mark.line + 1, key, f"{bad!r} is not a valid date",
+                    "write the date as YYYY-MM-DD"))
         kind = names.get(type(token))
         if kind is not None:
             problems.append(Problem(
@@ -66,6 +80,17 @@ def _forbidden_tokens(text: str, shown: str) -> list[Problem]:
                 f"remove the {kind} and write the value out in full",
             ))
     return problems
+
+
+def _impossible_date(value: str) -> str | None:
+    match = _DATE_LIKE.match(value)
+    if match is None:
+        return None
+    try:
+        dt.date(*map(int, match.groups()))
+    except ValueError:
+        return value
+    return None
 
 
 def _token_text(token: Any) -> str:
@@ -107,6 +132,9 @@ def load_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
                               "fix the syntax at that line (indentation, colons, quotes)")]
     except YAMLError as exc:
         return None, [Problem(shown, None, "", f"is not valid YAML: {exc}", "fix the syntax")]
+    except ValueError as exc:  # a scalar ruamel cannot construct (e.g. an impossible time)
+        return None, [Problem(shown, None, "", f"holds a value YAML cannot read ({exc})",
+                              "quote the value or correct it")]
     if document is None:
         return None, [Problem(shown, None, "", "is empty", "fill it in or run 'scenarios new'")]
     if not isinstance(document, CommentedMap):

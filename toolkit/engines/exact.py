@@ -136,8 +136,12 @@ class ExactEngine:
             cumulative[index, k] = value
         increments = cumulative.copy()
         for index, k, previous in where:
-            if previous is not None:
+            if previous is None:
+                continue
+            if np.isfinite(cumulative[previous, k]):
                 increments[index, k] -= cumulative[previous, k]
+            else:  # already impossible under k: later items add nothing (avoids -inf - -inf)
+                increments[index, k] = 0.0
         return EngineResult(
             increments=increments,
             log_marginal=increments.sum(axis=0),

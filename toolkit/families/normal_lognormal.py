@@ -74,7 +74,7 @@ def log_lik_u(u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
     noise = params[2]
     if obs.is_point:
         x = _log_scale(obs.low, obs.exposure)
-        return -0.5 * ((x - u) / noise) ** 2 - math.log(noise) - 0.5 * _LOG_2PI
+        return -0.5 * ((x - u) / noise) ** 2 - np.log(noise) - 0.5 * _LOG_2PI
     z_lo = (_log_scale(obs.low, obs.exposure) - u) / noise
     z_hi = (_log_scale(obs.high, obs.exposure) - u) / noise if math.isfinite(obs.high) else np.inf
     return log_normal_interval(z_lo, z_hi)
