@@ -1,8 +1,10 @@
 """Reliability of evidence: Admiralty grades and the tempered-likelihood discount.
 
 An item of reliability ``r`` in [0, 1] enters the model with its likelihood raised to the
-power ``r``. At ``r = 0`` the item has no effect, at ``r = 1`` it counts in full, and the
-shift it causes grows monotonically in between. Both engines apply this same rule.
+power ``r``. At ``r = 0`` the item has no effect, at ``r = 1`` it counts in full. The shift
+grows with ``r`` when scenarios differ in the location of their expectations; when they
+differ mainly in spread, a weak report can first favour the sharper scenario (see
+docs/formats.md, "Reliability"). Both engines apply this same rule.
 
 Admiralty (NATO) grades combine source reliability (A-F) and information credibility
 (1-6); the grade's reliability is the product of the two factors below.
