@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from toolkit.atomic import write_text_atomic
+from toolkit.dynamic.transitions import check_dynamics
 from toolkit.errors import CaseError, Problem, display_path
 from toolkit.evidence import (
     EvidenceItem,
@@ -247,6 +248,8 @@ def _load_priors(
     def bad(loc: tuple, message: str, fix: str) -> None:
         dotted = ".".join(str(p) for p in loc)
         problems.append(Problem(shown, line_of(document, loc), dotted, message, fix))
+
+    problems += check_dynamics(priors, shown, document)
 
     if priors.case != paths.name:
         bad(("case",), f"is {priors.case!r} but the file is named {paths.name!r}",

@@ -111,6 +111,24 @@ class IndicatorSpec(_Strict):
     noise_log_sd: float = Field(default=0.35, gt=0, allow_inf_nan=False)
 
 
+Months = Annotated[float, Field(gt=1, allow_inf_nan=False)]
+TransitionWeight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Dynamics(_Strict):
+    """Optional ``dynamics:`` section: how the scenarios (regimes) may change month by month.
+
+    Read only by the dynamic model (``toolkit.dynamic``); every field has a default, so a
+    priors file without the section stays valid. Scenario ids are checked against the
+    scenarios by :func:`toolkit.dynamic.transitions.check_dynamics`.
+    """
+
+    typical_duration_months: Months | dict[str, Months] = 24.0
+    transitions: dict[str, dict[str, TransitionWeight]] = Field(default_factory=dict)
+    concentration: float = Field(default=20.0, gt=0, allow_inf_nan=False)
+    target: Slug | None = None
+
+
 class Priors(_Strict):
     """The contents of ``priors/<case>.yaml``."""
 
@@ -123,6 +141,7 @@ class Priors(_Strict):
     scenarios: list[Scenario] = Field(min_length=2)
     indicators: list[IndicatorSpec] = Field(default_factory=list)
     expectations: dict[str, dict[str, Expectation]] = Field(min_length=1)
+    dynamics: Dynamics | None = None
 
     @property
     def scenario_ids(self) -> list[str]:
