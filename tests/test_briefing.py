@@ -18,11 +18,12 @@ from toolkit.briefing import (
     write_briefing_pdf,
 )
 from toolkit.briefing.pdf import back_pages, front_pages, text_width, wrap_measured
+from toolkit.briefing.sections import compute_questions, compute_watch
 from toolkit.case import load_case
 from toolkit.charts import inline_svg, probability_chart
 from toolkit.forecast import run_forecast
 from toolkit.language import percent
-from toolkit.report import CHARTS, export_report
+from toolkit.report import CHARTS, export_report, extra_charts
 
 AS_OF = dt.date(2025, 6, 30)
 STEM = f"russia-iran-{AS_OF.isoformat()}"
@@ -86,8 +87,8 @@ def test_driver_sentences_carry_the_numbers(forecast, bundled_case):
         assert f"likelihood ratio {move['likelihood_ratio']:.2g}" in sentence
 
 
-def test_html_is_self_contained(page):
-    assert page.count("<svg ") == len(CHARTS)
+def test_html_is_self_contained(page, bundled_case):
+    assert page.count("<svg ") == len(CHARTS) + len(extra_charts(bundled_case))
     assert not re.search(r"https?://", page)
     assert "<script" not in page.lower()
     assert not re.search(r"\b(src|href)\s*=\s*[\"'](?!#)", page)  # only in-page references
@@ -112,9 +113,12 @@ def test_html_says_what_the_briefing_says(page, forecast, bundled_case):
 
 def test_pdf_pages_and_text(pdf_text, briefing_files, forecast, bundled_case):
     reader, pages = pdf_text
-    content = build_briefing(forecast, bundled_case)
-    expected = len(front_pages(content)) + len(CHARTS) + len(back_pages(content))
-    assert len(reader.pages) == expected >= 1 + len(CHARTS) + 1
+    questions, _ = compute_questions(bundled_case, forecast)
+    content = build_briefing(forecast, bundled_case, questions=questions,
+                             watch=compute_watch(bundled_case, forecast))
+    charts = len(CHARTS) + len(extra_charts(bundled_case))
+    expected = len(front_pages(content)) + charts + len(back_pages(content))
+    assert len(reader.pages) == expected >= 1 + charts + 1
     text = "\n".join(pages)
     flat = " ".join(text.split())
     assert "Russia-Iran military and economic relationship" in pages[0]

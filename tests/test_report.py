@@ -53,7 +53,8 @@ def one_chart(monkeypatch):
 
 def test_files_have_stable_names(exported):
     out, written = exported
-    expected = {f"{STEM}-{name}.{ext}" for name in CHARTS for ext in ("png", "svg")}
+    charts = [*CHARTS, "calibration", "questions"]  # the bundled case has questions
+    expected = {f"{STEM}-{name}.{ext}" for name in charts for ext in ("png", "svg")}
     expected |= {f"{STEM}-evidence.csv", f"{STEM}-manifest.json"}
     assert {p.name for p in written} == expected
     assert {p.name for p in out.iterdir()} == expected  # no temporary files left

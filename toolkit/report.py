@@ -22,6 +22,7 @@ from toolkit import __version__
 from toolkit.atomic import write_text_atomic
 from toolkit.briefing import ChartEmbed, build_briefing, evidence_csv, render_html
 from toolkit.briefing.pdf import write_briefing_pdf
+from toolkit.briefing.sections import compute_questions, compute_watch
 from toolkit.case import Case
 from toolkit.charts import (
     attribution_chart,
@@ -76,7 +77,6 @@ CHARTS: dict[str, ChartSpec] = {
         "Prior weight (open bar) against the posterior after all evidence (filled bar)."),
     "attribution": ChartSpec(
         attribution_chart,
-    freeze_layout,
         "Each item's log Bayes factor per scenario, centred across scenarios: bars to the "
         "right mean the item favoured the scenario.", takes_case=True),
     "predictions": ChartSpec(
@@ -84,6 +84,19 @@ CHARTS: dict[str, ChartSpec] = {
         "For each indicator: the 90% interval each scenario predicted for the monthly "
         "rate (bars, median marked) against each observation (points, ranges, and arrows "
         "for bounds).", needs_case=True),
+}
+
+
+#: Charts drawn from other computations: the case's questions (when it has a questions file)
+#: and a dynamic-model run (when given), with their captions.
+EXTRA_CAPTIONS: dict[str, str] = {
+    "calibration": "Calibration of the case's scored questions: observed frequency of yes "
+                   "against the mean forecast per probability bin, with the number of "
+                   "questions in each bin (exact engine, evidence up to each as-of date).",
+    "questions": "Each question's probability of yes at monthly as-of dates up to this one "
+                 "(exact engine); a star marks its resolution, at 100% for yes and 0% for no.",
+    "timeline": "Dynamic model: each regime's probability month by month (filtered up to the "
+                "as-of month, projected to the horizon) with shaded credible intervals.",
 }
 
 
@@ -211,9 +224,34 @@ def _write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
     return path
 
 
+def extra_charts(case: Case | None, dynamic: Any = None) -> list[str]:
+    """Names of the extra charts a report writes (see :data:`EXTRA_CAPTIONS`)."""
+    names = []
+    if case is not None and case.paths.questions.exists():
+        names += ["calibration", "questions"]
+    if dynamic is not None:
+        names.append("timeline")
+    return names
+
+
+def _extra_figures(names: list[str], questions: Any, dynamic: Any) -> dict[str, Figure]:
+    from toolkit.charts_questions import calibration_chart, question_paths_chart
+
+    figures = {}
+    if "calibration" in names:
+        figures["calibration"] = calibration_chart(questions[0])
+        figures["questions"] = question_paths_chart(questions[1])
+    if "timeline" in names:
+        from toolkit.charts_timeline import timeline_chart
+
+        figures["timeline"] = timeline_chart(dynamic)
+    return {name: freeze_layout(figure) for name, figure in figures.items()}
+
+
 def _plan(forecast: Forecast, out_dir: Path, formats: list[str], case: Case | None,
-          briefing: bool) -> tuple[list[str], list[Path]]:
+          briefing: bool, extra: list[str]) -> tuple[list[str], list[Path]]:
     charts = [name for name, spec in CHARTS.items() if case is not None or not spec.needs_case]
+    charts += extra
     targets = [chart_path(out_dir, forecast, name, ext)
                for name in charts for ext in formats if ext in CHART_FORMATS]
     if briefing:
@@ -226,7 +264,7 @@ def _plan(forecast: Forecast, out_dir: Path, formats: list[str], case: Case | No
 
 def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                   case: Case | None = None, *, force: bool = False,
-                  briefing: bool = True) -> list[Path]:
+                  briefing: bool = True, dynamic: Any = None) -> list[Path]:
     """Write the charts and, with the case, the briefing, in the requested formats.
 
     Parameters
@@ -243,7 +281,17 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     force : bool
         Replace files that a different run wrote.
     briefing : bool
-        Also write the briefing files (``pdf``, ``html``, ``csv``).
+        Also write the briefing files (``pdf``, ``html``, ``csv``); the briefing gets a
+        "What to watch next" section (:func:`toolkit.watch.watch`, exact engine).
+    dynamic : DynamicForecast, optional
+        A :func:`toolkit.dynamic.run_dynamic` result: adds the ``timeline`` chart and a line
+        with its horizon probabilities.
+
+    Notes
+    -----
+    When the case has a questions file, its questions are backtested at the forecast's as-of
+    date with the exact engine: the ``calibration`` and ``questions`` charts are written and
+    the briefing gets a "Questions" section.
 
     Returns
     -------
@@ -264,9 +312,13 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     wants_briefing = briefing and any(f in formats for f in ("pdf", "html", "csv"))
     if wants_briefing and case is None:
         raise ValueError("the briefing (pdf, html, csv) needs the case")
-    charts, targets = _plan(forecast, out_dir, formats, case, briefing)
+    extra = extra_charts(case, dynamic)
+    charts, targets = _plan(forecast, out_dir, formats, case, briefing, extra)
     kept = check_outputs(out_dir, forecast, targets, force)
-    figures = {name: freeze_layout(CHARTS[name](forecast, case)) for name in charts}
+    questions = compute_questions(case, forecast) if "calibration" in extra else None
+    figures = {name: freeze_layout(CHARTS[name](forecast, case))
+               for name in charts if name in CHARTS}
+    figures.update(_extra_figures(extra, questions, dynamic))
     written: list[Path] = []
     for name, figure in figures.items():
         for ext in (f for f in formats if f in CHART_FORMATS):
@@ -274,13 +326,15 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                                        close=False))
     if wants_briefing:
         assert case is not None
-        content = build_briefing(forecast, case)
+        content = build_briefing(forecast, case,
+                                 questions=questions[0] if questions else None,
+                                 watch=compute_watch(case, forecast), dynamic=dynamic)
         if "pdf" in formats:
             path = output_path(out_dir, forecast, "briefing", "pdf")
             write_briefing_pdf(content, list(figures.values()), path)
             written.append(path)
         if "html" in formats:
-            embeds = [ChartEmbed(name, CHARTS[name].caption,
+            embeds = [ChartEmbed(name, _caption(name),
                                  inline_svg(figure, salt=f"{forecast.case}-{name}"))
                       for name, figure in figures.items()]
             path = output_path(out_dir, forecast, "briefing", "html")
@@ -292,6 +346,10 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
             written.append(path)
     written.append(_write_manifest(out_dir, forecast, kept, written))
     return written
+
+
+def _caption(name: str) -> str:
+    return CHARTS[name].caption if name in CHARTS else EXTRA_CAPTIONS[name]
 
 
 def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],

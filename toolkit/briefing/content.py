@@ -21,6 +21,15 @@ from typing import Any
 import numpy as np
 
 from toolkit import __version__
+from toolkit.briefing.sections import (
+    QuestionRow,
+    WatchRow,
+    dynamic_line,
+    question_rows,
+    questions_note,
+    watch_note,
+    watch_rows,
+)
 from toolkit.case import Case
 from toolkit.forecast import INTERVAL_MEANING, Forecast
 from toolkit.language import estimative_word, percent
@@ -102,6 +111,11 @@ class Briefing:
     warnings: list[str]
     manifest: list[tuple[str, str]]
     input_hashes: dict[str, str] = field(default_factory=dict)
+    questions: list[QuestionRow] = field(default_factory=list)
+    questions_note: str = ""
+    watch: list[WatchRow] = field(default_factory=list)
+    watch_note: str = ""
+    dynamic: str = ""
 
     @property
     def scenario_labels(self) -> dict[str, str]:
@@ -244,7 +258,8 @@ def manifest_rows(forecast: Forecast) -> list[tuple[str, str]]:
     return rows
 
 
-def build_briefing(forecast: Forecast, case: Case) -> Briefing:
+def build_briefing(forecast: Forecast, case: Case, *, questions: Any = None,
+                   watch: Any = None, dynamic: Any = None) -> Briefing:
     """Gather everything the briefing shows.
 
     Parameters
@@ -253,6 +268,12 @@ def build_briefing(forecast: Forecast, case: Case) -> Briefing:
         The forecast to brief.
     case : Case
         Its case (claims, sources, indicator labels).
+    questions : Backtest, optional
+        The case's questions backtested at the as-of date ("Questions" section).
+    watch : list of WatchEntry, optional
+        The ranking of :func:`toolkit.watch.watch` ("What to watch next", top five).
+    dynamic : DynamicForecast, optional
+        A dynamic-model run; its horizon probabilities get a line.
 
     Returns
     -------
@@ -282,6 +303,11 @@ def build_briefing(forecast: Forecast, case: Case) -> Briefing:
         warnings=warnings,
         manifest=manifest_rows(forecast),
         input_hashes=dict(forecast.input_hashes),
+        questions=question_rows(questions) if questions is not None else [],
+        questions_note=questions_note(questions) if questions is not None else "",
+        watch=watch_rows(watch) if watch is not None else [],
+        watch_note=watch_note(watch) if watch is not None else "",
+        dynamic=dynamic_line(dynamic) if dynamic is not None else "",
     )
 
 

@@ -104,6 +104,10 @@ def render_html(briefing: Briefing, charts: list[ChartEmbed]) -> str:
         parts.append("</ul>")
     else:
         parts.append("<p>No evidence has moved the probabilities yet.</p>")
+    if briefing.dynamic:
+        parts.append(f'<p class="dynamic">{esc(briefing.dynamic)}</p>')
+    parts += _watch(briefing)
+    parts += _questions(briefing)
     parts.append("<h2>Charts</h2>")
     for chart in charts:
         parts += [f'<figure id="chart-{esc(chart.name)}">', chart.svg,
@@ -138,6 +142,33 @@ def _scenario_table(briefing: Briefing) -> list[str]:
             f'<td class="num">{percent(row.prior)}</td></tr>')
     rows += ["</tbody>", "</table>"]
     return rows
+
+
+def _watch(briefing: Briefing) -> list[str]:
+    if not briefing.watch:
+        return []
+    out = ['<h2 id="watch">What to watch next</h2>', f"<p>{esc(briefing.watch_note)}</p>",
+           '<ol class="watch">']
+    out += [f'<li data-indicator="{esc(row.indicator)}" data-bits="{row.bits:.6f}">'
+            f"{esc(row.text)}</li>" for row in briefing.watch]
+    out.append("</ol>")
+    return out
+
+
+def _questions(briefing: Briefing) -> list[str]:
+    if not briefing.questions:
+        return []
+    out = ['<h2 id="questions">Questions</h2>', f"<p>{esc(briefing.questions_note)}</p>",
+           "<table>",
+           "<thead><tr><th>Question</th><th class=\"num\">Probability</th><th>Resolution</th>"
+           "<th>Score</th></tr></thead>", "<tbody>"]
+    for row in briefing.questions:
+        out.append(f'<tr data-question="{esc(row.id)}"><td><strong>{esc(row.id)}</strong><br>'
+                   f'<span class="small">{esc(row.text)}</span></td>'
+                   f'<td class="num">{esc(percent(row.probability))}</td>'
+                   f"<td>{esc(row.resolution_text)}</td><td>{esc(row.score_text)}</td></tr>")
+    out += ["</tbody>", "</table>"]
+    return out
 
 
 def _signed(value: float) -> str:

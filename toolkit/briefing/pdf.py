@@ -155,6 +155,23 @@ def front_pages(briefing: Briefing) -> list[Figure]:
         flow.paragraph("No evidence has moved the probabilities yet.")
     for sentence in briefing.drivers:
         flow.paragraph(f"\u2022 {sentence}", indent=0.1, after=0.06)
+    if briefing.dynamic:
+        flow.space(0.05)
+        flow.paragraph(briefing.dynamic, after=0.06)
+    if briefing.watch:
+        flow.heading("What to watch next")
+        flow.paragraph(briefing.watch_note, size=8.5, color=MUTED)
+        for row in briefing.watch:
+            flow.paragraph(f"{row.rank}. {row.text}", indent=0.1, after=0.04)
+    if briefing.questions:
+        flow.heading("Questions")
+        flow.paragraph(briefing.questions_note, size=8.5, color=MUTED)
+        widths = [3.4, 0.9, 1.2, flow.width - 5.5]
+        flow.columns(["Question", "Probability", "Resolution", "Score"], widths, size=8.5,
+                     weight="bold")
+        for q in briefing.questions:
+            flow.columns([f"{q.id}: {q.text}", percent(q.probability), q.resolution_text,
+                          q.score_text], widths, size=8)
     flow.space(0.1)
     flow.paragraph("Probabilities use ICD 203 estimative language: almost no chance (<5%), "
                    "very unlikely (5-20%), unlikely (20-45%), roughly even chance (45-55%), "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
 
+from toolkit.case import Case
 from toolkit.cli.common import DATE, main, open_case, root_option, user_errors
 from toolkit.engines.base import ENGINES
 from toolkit.errors import display_path
@@ -24,6 +26,13 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
     return formats
 
 
+def run_dynamic_model(case: Case, as_of: dt.date, seed: int | None) -> Any:
+    """Run :func:`toolkit.dynamic.run_dynamic` with its default sampler settings."""
+    from toolkit.dynamic import run_dynamic
+
+    return run_dynamic(case, as_of=as_of, seed=seed)
+
+
 @main.command("report")
 @click.argument("case")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -37,10 +46,13 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
 @click.option("--seed", type=int, default=None, help="Random seed.")
 @click.option("--force", is_flag=True,
               help="Replace files in OUT that a different run (inputs, engine, seed) wrote.")
+@click.option("--dynamic", is_flag=True,
+              help="Also run the dynamic (regime-switching) model: adds the timeline chart and "
+                   "its horizon probabilities to the briefing. Samples with PyMC (slow).")
 @root_option
 @user_errors
 def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
-                   as_of: dt.date | None, seed: int | None, force: bool,
+                   as_of: dt.date | None, seed: int | None, force: bool, dynamic: bool,
                    root: Path | None) -> None:
     """Write the charts and briefing of CASE's forecast to OUT.
 
@@ -49,8 +61,14 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     """
     loaded = open_case(root, case)
     forecast = run_forecast(loaded, engine=engine, as_of=as_of, seed=seed)
-    written = export_report(forecast, out_dir, formats, loaded, force=force)
+    timeline = None
+    if dynamic:
+        click.echo("running the dynamic model (PyMC sampling) ...", err=True)
+        timeline = run_dynamic_model(loaded, forecast.as_of, seed)
+    written = export_report(forecast, out_dir, formats, loaded, force=force, dynamic=timeline)
     click.echo(forecast.headline())
+    if timeline is not None:
+        click.echo(timeline.headline())
     if not forecast.converged:
         click.echo("warning: the engine did not converge; the report is marked as such.",
                    err=True)

@@ -35,6 +35,7 @@ from toolkit.dashboard.controls import (
     html,
 )
 from toolkit.dashboard.debounce import Debouncer
+from toolkit.dashboard.panels import DynamicPanel, WatchPanel
 from toolkit.dashboard.views import (
     diagnostics_html,
     drivers_html,
@@ -50,6 +51,7 @@ from toolkit.evidence import EvidenceItem
 from toolkit.forecast import Forecast, assemble, default_seed
 from toolkit.priors_edit import save_priors
 from toolkit.report import export_charts
+from toolkit.watch import WatchEntry, watch
 
 EXPORT_FORMATS = ("png", "svg", "pdf")
 
@@ -69,6 +71,9 @@ class Dashboard:
         Seconds of quiet before a redraw inside a kernel (0: redraw at once).
     engine_factory : callable
         ``engine_factory(name, **options) -> Engine``; :func:`toolkit.engines.get_engine`.
+    dynamic_runner : callable, optional
+        ``dynamic_runner(case, progress=..., as_of=..., seed=..., weights=...)`` for the
+        "Run dynamic model" button; default :func:`toolkit.dynamic.run_dynamic`.
 
     Attributes
     ----------
@@ -84,8 +89,10 @@ class Dashboard:
 
     def __init__(self, root: Path, case: str, as_of: dt.date | None = None,
                  debounce: float = 0.15,
-                 engine_factory: Callable[..., Engine] = get_engine):
+                 engine_factory: Callable[..., Engine] = get_engine,
+                 dynamic_runner: Callable[..., Any] | None = None):
         self.root = Path(root)
+        self.dynamic_runner = dynamic_runner
         self.whatif = WhatIf(load_case(self.root, case), as_of)
         self.seed = default_seed(case)
         self.engine_factory = engine_factory
@@ -136,6 +143,8 @@ class Dashboard:
         self.trail_chart = html("")
         self.drivers_view = html("")
         self.diagnostics_view = html("")
+        self.watch_panel = WatchPanel(self._rank_inputs)
+        self.dynamic_panel = DynamicPanel(self._dynamic_inputs, self.dynamic_runner)
         for slider in self.weight_sliders.values():
             slider.observe(self._on_weight, names="value")
         for (ind, sid), row in self.expectation_inputs.items():
@@ -161,8 +170,10 @@ class Dashboard:
                           layout=w.Layout(flex="1 1 600px", max_width="680px"))
         views = w.VBox([self.summary, self.probability_chart,
                         w.Accordion([self.trail_chart, self.drivers_view,
-                                     self.diagnostics_view],
-                                    titles=("Trail", "What moved it", "Diagnostics"),
+                                     self.diagnostics_view, self.watch_panel.box,
+                                     self.dynamic_panel.box],
+                                    titles=("Trail", "What moved it", "Diagnostics",
+                                            "What to watch next", "Dynamic model"),
                                     selected_index=0)],
                        layout=w.Layout(flex="1 1 560px", max_width="700px"))
         columns = w.HBox([controls, views], layout=w.Layout(flex_flow="row wrap"))
@@ -286,6 +297,30 @@ class Dashboard:
         self.trail_chart.value = trail_svg(forecast)
         self.drivers_view.value = drivers_html(forecast)
         self.diagnostics_view.value = diagnostics_html(forecast)
+        self.watch_panel.forecast_changed(self._inputs_key())
+
+    # -- panels run on request --------------------------------------------------------------
+    def _inputs_key(self) -> tuple:
+        return (self.whatif.version, tuple(np.round(self.weights.weights(), 12)))
+
+    def _rank_inputs(self) -> tuple[tuple, list[WatchEntry]]:
+        result, items, excluded = self._exact_result()
+        case = self.whatif.case()
+        exact = assemble(case, items, excluded, result, "exact", self.whatif.as_of, self.seed,
+                         weights=self.weights.weights())
+        return self._inputs_key(), watch(case, forecast=exact)[1]
+
+    def rank_indicators(self) -> list[WatchEntry]:
+        """Rank the indicators by expected entropy reduction (the "Rank indicators" button)."""
+        return self.watch_panel.update()
+
+    def _dynamic_inputs(self) -> tuple[Any, dict[str, Any]]:
+        return self.whatif.case(), {"as_of": self.whatif.as_of, "seed": self.seed,
+                                    "weights": self.weights.weights()}
+
+    def run_dynamic(self) -> Any:
+        """Run the dynamic model on the current inputs and show its timeline chart."""
+        return self.dynamic_panel.run()
 
     def run_pymc(self) -> Forecast | None:
         """Fit the PyMC engine on the current inputs, showing progress; then show its forecast.
