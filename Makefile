@@ -25,7 +25,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/scenarios forecast russia-iran --engine exact
-	$(VENV)/bin/scenarios report russia-iran --out reports --format png,svg
+	$(VENV)/bin/scenarios report russia-iran --out reports --format png,svg --force
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check toolkit tests benchmarks
@@ -37,10 +37,12 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_exact.py
+	$(PY) benchmarks/bench_engines.py
+	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_dynamic.py
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 APP_PORT ?= 8866
 app: $(STAMP)

@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "toolkit.cli.evidence",
     "toolkit.cli.scaffold",
     "toolkit.cli.report",
+    "toolkit.cli.history",
+    "toolkit.cli.questions",
 )
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,148 @@
+"""Benchmark the exact and PyMC engines on the bundled case.
+
+``python benchmarks/bench_engines.py [--json] [--reruns 20] [--recompiles 2]`` prints
+
+* ``exact_ms_median`` - exact forecast plus trail (median of 50);
+* ``pymc_first_forecast_s`` - a PyMC forecast in a fresh process, imports included;
+* ``pymc_rerun_s_median`` - in-process reruns without recompiling, alternating a prior
+  change (an expectation edited in the priors file) and adding an evidence item;
+* ``pymc_recompile_s_median`` - the naive path: rebuild and compile the model, then sample;
+* the largest gap between the engines' scenario probabilities, and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from toolkit.case import load_case  # noqa: E402
+from toolkit.forecast import assemble, run_forecast  # noqa: E402
+
+CASE = "russia-iran"
+FRESH = (
+    "import time; t = time.perf_counter();"
+    "from pathlib import Path; from toolkit.case import load_case;"
+    "from toolkit.forecast import run_forecast;"
+    f"f = run_forecast(load_case(Path({str(REPO)!r}), {CASE!r}), engine='pymc', seed=1);"
+    "print(time.perf_counter() - t, f.diagnostics['compile_seconds'])"
+)
+
+
+def exact_ms(case, repeats: int = 50) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_forecast(case, engine="exact", seed=1)
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def first_forecast_s() -> tuple[float, float]:
+    out = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    total, compile_s = out.stdout.split()[-2:]
+    return float(total), float(compile_s)
+
+
+def edited_case(tmp: Path, factor: float):
+    """A copy of the case whose first expectation's upper bound is scaled by ``factor``."""
+    for sub in ("priors", "evidence"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+        for path in (REPO / sub).glob(f"{CASE}.*"):
+            shutil.copy(path, tmp / sub)
+    if not (tmp / "seeds" / CASE).exists():
+        shutil.copytree(REPO / "seeds" / CASE, tmp / "seeds" / CASE)
+    text = (REPO / "priors" / f"{CASE}.yaml").read_text(encoding="utf-8")
+    marker = "high: "
+    at = text.index(marker, text.index("expectations:")) + len(marker)
+    end = at
+    while text[end] in "0123456789.":
+        end += 1
+    value = float(text[at:end]) * factor
+    (tmp / "priors" / f"{CASE}.yaml").write_text(text[:at] + f"{value:g}" + text[end:],
+                                                encoding="utf-8")
+    return load_case(tmp, CASE)
+
+
+def reruns(case, n: int) -> tuple[list[float], list[float]]:
+    from toolkit.engines import get_engine
+
+    items, excluded = case.select(None)
+    obs = case.observations(items)
+    engine = get_engine("pymc")
+    engine.run(case, obs, seed=1)  # compile (or reuse) this structure
+    times, compiles = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n):
+            start = time.perf_counter()
+            if i % 2 == 0:  # a prior change
+                changed = edited_case(Path(tmp), 1.0 + 0.05 * (i + 1))
+                result = engine.run(changed, obs, seed=i)
+                assemble(changed, items, excluded, result, "pymc", items[-1].reported_on, i)
+            else:  # one more evidence item than the run before it
+                result = engine.run(case, obs[:-1] if i % 4 == 1 else obs, seed=i)
+            times.append(time.perf_counter() - start)
+            compiles.append(result.diagnostics["compile_seconds"])
+    return times, compiles
+
+
+def recompile_s(case, n: int) -> list[float]:
+    from toolkit.engines.pymc_model import clear_cache
+
+    times = []
+    for i in range(n):
+        clear_cache()
+        start = time.perf_counter()
+        run_forecast(case, engine="pymc", seed=i)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--reruns", type=int, default=20)
+    parser.add_argument("--recompiles", type=int, default=2)
+    args = parser.parse_args()
+    case = load_case(REPO, CASE)
+    out: dict[str, object] = {"exact_ms_median": exact_ms(case)}
+    out["pymc_first_forecast_s"], out["pymc_first_compile_s"] = first_forecast_s()
+    start = time.perf_counter()
+    pymc = run_forecast(case, engine="pymc", seed=1)
+    out["pymc_in_process_first_s"] = time.perf_counter() - start
+    exact = run_forecast(case, engine="exact", seed=1)
+    out["max_probability_gap"] = float(np.abs(pymc.probabilities - exact.probabilities).max())
+    out["pymc_diagnostics"] = {k: pymc.diagnostics[k] for k in (
+        "converged", "r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences",
+        "marginal_mcse_max", "sample_seconds")}
+    times, compiles = reruns(case, args.reruns)
+    out["pymc_rerun_s_median"] = statistics.median(times)
+    out["pymc_rerun_s_max"] = max(times)
+    out["pymc_rerun_recompiled"] = sum(c > 0 for c in compiles)
+    rebuild = recompile_s(case, args.recompiles)
+    out["pymc_recompile_s_median"] = statistics.median(rebuild)
+    out["cpu_load_1min"] = float(Path("/proc/loadavg").read_text().split()[0]) \
+        if Path("/proc/loadavg").exists() else None
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    width = max(map(len, out))
+    for key, value in out.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Marginal likelihoods of the PyMC engine's slots, estimated from the NUTS draws.
+
+For a slot (one indicator, one scenario, one prefix of the indicator's items) the marginal
+likelihood is ``m = integral prior(u) prod_i lik_i(u)^r_i du``. It is estimated by importance
+sampling with a proposal fitted to that slot's NUTS draws: a Student-t (5 degrees of freedom)
+at the draws' mean with 1.2 times their standard deviation, mixed with a three-times-wider
+t (weight 0.2) as a defensive component. The slot's target is unimodal and lighter-tailed
+than the proposal, so the weights are bounded and the estimate is stable. Its Monte Carlo
+standard error (of ``log m``) and the Pareto ``khat`` of the weights are reported; a
+``khat`` above 0.7 or an MCSE above 0.05 fails the diagnostics gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from toolkit.engines.pymc_densities import NP, link_loglik, log_prior
+from toolkit.engines.pymc_layout import FamilyLayout, prior_moments
+from toolkit.mathutil import logsumexp
+
+PROPOSAL_DF = 5.0
+WIDEN = 1.2
+DEFENSIVE_WEIGHT = 0.2
+DEFENSIVE_WIDEN = 3.0
+GRID = 257
+
+
+def log_target(fam: FamilyLayout, u: np.ndarray) -> np.ndarray:
+    """Log prior plus tempered log likelihood of each used slot at the points ``u``.
+
+    Parameters
+    ----------
+    fam : FamilyLayout
+        The family's slots and links.
+    u : ndarray, shape (n_slots, n_points)
+        Points of ``u``, one row per used slot.
+
+    Returns
+    -------
+    ndarray, shape (n_slots, n_points)
+        Unnormalised log posterior density of each slot.
+    """
+    n = len(fam.slots)
+    p1 = fam.slot_data["p1"][:n, None]
+    p2 = fam.slot_data["p2"][:n, None]
+    total = log_prior(NP, fam.family, u, p1, p2)
+    for group, link in fam.link_data.items():
+        if link["slot"].size:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                ll = link_loglik(NP, fam.family, group, u[link["slot"]],
+                                 {k: v[:, None] for k, v in link.items()})
+            np.add.at(total, link["slot"], ll * link["r"][:, None])
+    return total
+
+
+def centre(fam: FamilyLayout, brackets: np.ndarray) -> None:
+    """Set ``center`` and ``scale`` of every slot (rough posterior location and width).
+
+    Two passes of a coarse grid over each slot's bracket locate the bulk; the result only
+    preconditions NUTS (the sampled target does not depend on it). Padding slots get
+    their prior's moments.
+    """
+    mean, sd = prior_moments(fam.family, fam.slot_data["p1"], fam.slot_data["p2"])
+    n = len(fam.slots)
+    lo, hi = brackets[:, 0], brackets[:, 1]
+    for _ in range(2):
+        grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, GRID)[None, :]
+        with np.errstate(invalid="ignore", over="ignore"):
+            lt = log_target(fam, grid)
+        lt = np.where(np.isfinite(lt), lt, -np.inf)
+        weights = np.exp(lt - lt.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        m = (weights * grid).sum(axis=1)
+        s = np.sqrt(np.maximum((weights * (grid - m[:, None]) ** 2).sum(axis=1), 0.0))
+        spacing = (hi - lo) / (GRID - 1)
+        half = 10.0 * np.maximum(s, spacing)
+        lo, hi = m - half, m + half
+    mean[:n] = m
+    sd[:n] = np.maximum(s, 1e-6)
+    fam.slot_data["center"] = mean
+    fam.slot_data["scale"] = sd
+
+
+@dataclass
+class MarginalEstimate:
+    """Importance-sampling estimates for the used slots of one family."""
+
+    log_m: np.ndarray
+    mcse: np.ndarray
+    khat: np.ndarray
+
+
+def estimate(fam: FamilyLayout, u_draws: np.ndarray, n_points: int,
+             rng: np.random.Generator) -> MarginalEstimate:
+    """Estimate each used slot's log marginal likelihood from its posterior draws.
+
+    Parameters
+    ----------
+    fam : FamilyLayout
+        The family's slots and links.
+    u_draws : ndarray, shape (n_slots, n_draws)
+        NUTS draws of ``u`` per used slot.
+    n_points : int
+        Fresh proposal points per slot.
+    rng : numpy Generator
+        Source of the proposal points (seeded: results are reproducible).
+
+    Returns
+    -------
+    MarginalEstimate
+        ``log_m``, its Monte Carlo standard error and the weights' Pareto khat per slot.
+    """
+    from arviz_stats.base import array_stats
+
+    loc = u_draws.mean(axis=1, keepdims=True)
+    scale = np.maximum(u_draws.std(axis=1, keepdims=True), 1e-8) * WIDEN
+    n_slots = u_draws.shape[0]
+    wide = rng.random((n_slots, n_points)) < DEFENSIVE_WEIGHT
+    t = rng.standard_t(PROPOSAL_DF, size=(n_slots, n_points))
+    u = loc + scale * np.where(wide, DEFENSIVE_WIDEN, 1.0) * t
+    log_q = np.logaddexp(
+        np.log1p(-DEFENSIVE_WEIGHT) + stats.t.logpdf(u, PROPOSAL_DF, loc, scale),
+        np.log(DEFENSIVE_WEIGHT) + stats.t.logpdf(u, PROPOSAL_DF, loc, DEFENSIVE_WIDEN * scale),
+    )
+    log_w = log_target(fam, u) - log_q
+    log_w = np.where(np.isnan(log_w), -np.inf, log_w)
+    log_m = logsumexp(log_w, axis=1) - np.log(n_points)
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    relative_var = w.var(axis=1) / np.maximum(w.mean(axis=1), 1e-300) ** 2
+    mcse = np.sqrt(relative_var / n_points)
+    # psislw negates its input (the LOO convention), hence -row
+    khat = np.array([
+        float(array_stats.psislw(-row, axis=-1)[1]) if np.isfinite(row).all() else np.inf
+        for row in log_w
+    ])
+    return MarginalEstimate(np.asarray(log_m, float), mcse, khat)
+
+
+def natural(family: str, u: np.ndarray) -> np.ndarray:
+    """The natural parameter (monthly rate, log monthly amount, share) of ``u``."""
+    if family == "gp":
+        return np.exp(u)
+    if family == "nl":
+        return u
+    return special.expit(u)

@@ -1,0 +1,112 @@
+"""The history of saved forecasts: one SQLite row per run and scenario.
+
+``runs/history.sqlite`` holds table ``forecasts``. A run's rows are inserted in one
+transaction (all of them or none, SQLite's own atomic commit), after its run folder is in
+place, so the table never names a run that was not saved completely.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+HISTORY_FILE = "history.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS forecasts (
+    run_id TEXT NOT NULL,
+    case_name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    n_items INTEGER NOT NULL,
+    converged INTEGER NOT NULL,
+    scenario TEXT NOT NULL,
+    label TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    prior REAL NOT NULL,
+    probability REAL NOT NULL,
+    interval_lo REAL NOT NULL,
+    interval_hi REAL NOT NULL,
+    PRIMARY KEY (run_id, scenario)
+);
+CREATE INDEX IF NOT EXISTS forecasts_case ON forecasts (case_name, created);
+"""
+
+
+def history_path(root: Path | str) -> Path:
+    """``<root>/runs/history.sqlite``."""
+    return Path(root) / "runs" / HISTORY_FILE
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30)
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+def record_run(path: Path | str, run_id: str, created: str, forecast: Any) -> int:
+    """Insert one row per scenario of ``forecast`` in a single transaction.
+
+    Parameters
+    ----------
+    path : Path or str
+        The SQLite file.
+    run_id : str
+        The saved run's id.
+    created : str
+        ISO timestamp of the run.
+    forecast : Forecast
+        The forecast saved.
+
+    Returns
+    -------
+    int
+        Rows inserted.
+    """
+    rows = [
+        (run_id, forecast.case, created, forecast.engine, int(forecast.seed),
+         forecast.as_of.isoformat(), len(forecast.items), int(forecast.converged), sid, label,
+         k, float(forecast.prior[k]), float(forecast.probabilities[k]),
+         float(forecast.intervals[k, 0]), float(forecast.intervals[k, 1]))
+        for k, (sid, label) in enumerate(zip(forecast.scenario_ids, forecast.labels,
+                                             strict=True))
+    ]
+    with closing(_connect(Path(path))) as connection, connection:
+        connection.executemany(
+            "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def read_history(path: Path | str, case: str) -> list[dict[str, Any]]:
+    """The saved forecasts of ``case``, oldest first, one dict per run.
+
+    Returns
+    -------
+    list of dict
+        ``run_id``, ``created``, ``engine``, ``seed``, ``as_of``, ``n_items``, ``converged``
+        and ``scenarios``: a list of ``{id, label, prior, probability, interval}`` in
+        scenario order.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    with closing(_connect(path)) as connection:
+        cursor = connection.execute(
+            "SELECT run_id, created, engine, seed, as_of, n_items, converged, scenario, label,"
+            " prior, probability, interval_lo, interval_hi FROM forecasts WHERE case_name = ?"
+            " ORDER BY created, run_id, position", (case,))
+        runs: dict[str, dict[str, Any]] = {}
+        for (run_id, created, engine, seed, as_of, n_items, converged, scenario, label, prior,
+             probability, lo, hi) in cursor:
+            run = runs.setdefault(run_id, {
+                "run_id": run_id, "created": created, "engine": engine, "seed": seed,
+                "as_of": as_of, "n_items": n_items, "converged": bool(converged),
+                "scenarios": []})
+            run["scenarios"].append({"id": scenario, "label": label, "prior": prior,
+                                     "probability": probability, "interval": [lo, hi]})
+    return list(runs.values())
