@@ -28,7 +28,7 @@ def log_integral_batch(
     log_f: BatchLogIntegrand,
     lo: np.ndarray,
     hi: np.ndarray,
-    points: int = 129,
+    points: int = 97,
     drop: float = 32.0,
     max_rounds: int = 80,
     tol: float = 1e-10,
