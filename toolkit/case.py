@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from toolkit.atomic import write_text_atomic
 from toolkit.dynamic.transitions import check_dynamics
 from toolkit.errors import CaseError, Problem, display_path
 from toolkit.evidence import (
@@ -33,7 +31,7 @@ from toolkit.observations import Observation
 from toolkit.priors import Expectation, Priors
 from toolkit.sources import Claim, SourceDigest, load_sources
 from toolkit.validation import pydantic_problems
-from toolkit.yamlio import check_schema_version, line_of, load_yaml, to_plain
+from toolkit.yamlio import check_schema_version, line_of, load_yaml, parse_yaml, to_plain
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -229,11 +227,8 @@ def _load_priors(
     shown = paths.shown(paths.priors)
     if text is None:
         document, problems = load_yaml(paths.priors, shown)
-    else:  # read candidate text exactly as the file would be read, without touching the file
-        with tempfile.TemporaryDirectory(prefix="priors-check-") as folder:
-            candidate = Path(folder) / paths.priors.name
-            write_text_atomic(candidate, text)
-            document, problems = load_yaml(candidate, shown)
+    else:  # candidate text (edited priors), parsed exactly as the file would be
+        document, problems = parse_yaml(text, shown)
     if document is None:
         return None, {}, problems
     problems = check_schema_version(document, shown)

@@ -119,6 +119,25 @@ def load_yaml(path: Path, shown: str) -> tuple[Any, list[Problem]]:
     text, problems = read_utf8(path, shown)
     if text is None:
         return None, problems
+    return parse_yaml(text, shown)
+
+
+def parse_yaml(text: str, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse YAML text safely, as :func:`load_yaml` does for a file's contents.
+
+    Parameters
+    ----------
+    text : str
+        The document (e.g. edited priors about to be saved).
+    shown : str
+        How the document is named in messages.
+
+    Returns
+    -------
+    tuple
+        ``(document, problems)``, as for :func:`load_yaml`.
+    """
+    text = text.removeprefix("\ufeff")
     try:
         problems = _forbidden_tokens(text, shown)
         if problems:
