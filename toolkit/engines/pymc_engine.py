@@ -4,12 +4,14 @@ The scenario is one discrete unknown shared by all evidence. Rather than sample 
 marginalized mixture (whose posterior is multimodal; a chain stuck in a wrong scenario's
 mode biases P(scenario) by 1/chains, see ``notes/pymc6-arviz1.md``), the engine samples,
 in one compiled model, every indicator's parameter under every scenario *conditioned on
-that scenario* and on every prefix of the indicator's items (:mod:`.pymc_layout`,
+that scenario* and on all of the indicator's items (:mod:`.pymc_layout`,
 :mod:`.pymc_model`). Each of these posteriors is unimodal and mixes well. The scenario-
 marginalized model is then exact by Bayes' rule: ``P(k | evidence) = w_k m_k / sum_j w_j
-m_j`` with ``m_k = prod_j m_kj``, each ``m_kj`` estimated from its slot's draws by
-importance sampling (:mod:`.pymc_marginal`), and the marginalized model's parameter
-posterior is the mixture of the conditional posteriors with those weights.
+m_j`` with ``m_k = prod_j m_kj``, each ``m_kj`` estimated by importance sampling with a
+proposal fitted to its slot's draws (:mod:`.pymc_marginal`), and the marginalized model's
+parameter posterior is the mixture of the conditional posteriors with those weights. The
+trail's intermediate steps (earlier prefixes of each indicator's items) are importance-
+sampled the same way, with proposals fitted to grid moments instead of draws.
 
 Beyond the exact engine: counts may be overdispersed. ``dispersion={indicator: phi}``
 makes that indicator's observations negative binomial with variance ``mean + phi mean^2``
@@ -124,11 +126,14 @@ class PymcEngine:
         u_draws, estimates = {}, {}
         for f, zf in z.items():
             fam = layout.families[f]
-            n = len(fam.slots)
-            u = fam.slot_data["center"][:n] + fam.slot_data["scale"][:n] * zf[..., :n]
-            u_draws[f] = u  # (chains, draws, n_slots)
+            n = len(fam.sampled)
+            centre_, scale_ = (fam.slot_data[k][fam.sampled] for k in ("center", "scale"))
+            u = centre_ + scale_ * zf[..., :n]
+            u_draws[f] = u  # (chains, draws, n_sampled)
             flat = np.moveaxis(u, -1, 0).reshape(n, -1)
-            estimates[f] = estimate(fam, flat, self.is_points, rng)
+            loc, spread = fam.slot_data["center"].copy(), fam.slot_data["scale"].copy()
+            loc[fam.sampled], spread[fam.sampled] = flat.mean(axis=1), flat.std(axis=1)
+            estimates[f] = estimate(fam, loc, spread, self.is_points, rng)
         increments = _increments(layout, estimates)
         diagnostics = _diagnostics(z, layout, diverging, estimates)
         diagnostics.update({
@@ -169,7 +174,7 @@ def _increments(layout: Layout, estimates: dict) -> np.ndarray:
 def _diagnostics(z: dict, layout: Layout, diverging: np.ndarray, estimates: dict) -> dict:
     from arviz_stats.base import array_stats
 
-    used = np.concatenate([zf[..., : len(layout.families[f].slots)] for f, zf in z.items()],
+    used = np.concatenate([zf[..., : len(layout.families[f].sampled)] for f, zf in z.items()],
                           axis=-1)
     ary = np.moveaxis(used, -1, 0)  # (slots, chains, draws)
     rhat = np.asarray(array_stats.rhat(ary, chain_axis=-2, draw_axis=-1))
@@ -206,18 +211,19 @@ def _diagnostics(z: dict, layout: Layout, diverging: np.ndarray, estimates: dict
 
 
 def _final_slots(layout: Layout) -> dict[tuple[str, int], tuple[str, int]]:
-    """For each (indicator, scenario), the family and index of its all-items slot."""
+    """For each (indicator, scenario), its family and position among the sampled slots."""
     out: dict[tuple[str, int], tuple[str, int]] = {}
     for f in FAMILIES:
-        for s, slot in enumerate(layout.families[f].slots):
-            out[(slot.indicator, slot.scenario)] = (f, s)  # later prefixes overwrite
+        fam = layout.families[f]
+        for j, s in enumerate(fam.sampled):
+            out[(fam.slots[s].indicator, fam.slots[s].scenario)] = (f, j)
     return out
 
 
 def _parameter_draws(layout: Layout, u_draws: dict) -> dict[tuple[str, str], np.ndarray]:
     out = {}
-    for (indicator, k), (f, s) in _final_slots(layout).items():
-        out[(indicator, layout.scenario_ids[k])] = natural(f, u_draws[f][..., s].reshape(-1))
+    for (indicator, k), (f, j) in _final_slots(layout).items():
+        out[(indicator, layout.scenario_ids[k])] = natural(f, u_draws[f][..., j].reshape(-1))
     return out
 
 

@@ -1,13 +1,16 @@
-"""Marginal likelihoods of the PyMC engine's slots, estimated from the NUTS draws.
+"""Marginal likelihoods of the PyMC engine's slots, estimated by importance sampling.
 
 For a slot (one indicator, one scenario, one prefix of the indicator's items) the marginal
 likelihood is ``m = integral prior(u) prod_i lik_i(u)^r_i du``. It is estimated by importance
-sampling with a proposal fitted to that slot's NUTS draws: a Student-t (5 degrees of freedom)
-at the draws' mean with 1.2 times their standard deviation, mixed with a three-times-wider
-t (weight 0.2) as a defensive component. The slot's target is unimodal and lighter-tailed
-than the proposal, so the weights are bounded and the estimate is stable. Its Monte Carlo
-standard error (of ``log m``) and the Pareto ``khat`` of the weights are reported; a
-``khat`` above 0.7 or an MCSE above 0.05 fails the diagnostics gate.
+sampling with a Student-t proposal (5 degrees of freedom) at the slot's posterior location
+with 1.2 times its spread, mixed with a three-times-wider t (weight 0.2) as a defensive
+component. For a sampled slot (all of an indicator's items: the model's unknowns) location
+and spread are the mean and standard deviation of its NUTS draws; for an earlier prefix,
+which only the trail needs, they are the grid moments of :func:`centre`. Every slot's target
+is unimodal and lighter-tailed than the proposal, so the weights are bounded and the
+estimate is stable. Its Monte Carlo standard error (of ``log m``) and the Pareto ``khat`` of
+the weights are reported; a ``khat`` above 0.7 or an MCSE above 0.05 fails the diagnostics
+gate.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from toolkit.engines.pymc_densities import NP, link_loglik, log_prior
-from toolkit.engines.pymc_layout import FamilyLayout, prior_moments
+from toolkit.engines.pymc_layout import FamilyLayout
 from toolkit.mathutil import logsumexp
 
 PROPOSAL_DF = 5.0
@@ -26,6 +29,9 @@ WIDEN = 1.2
 DEFENSIVE_WEIGHT = 0.2
 DEFENSIVE_WIDEN = 3.0
 GRID = 257
+#: Zoom until the grid spacing is at most 1/RESOLVED of each slot's posterior sd.
+RESOLVED = 4.0
+MAX_ZOOMS = 8
 
 
 def log_target(fam: FamilyLayout, u: np.ndarray) -> np.ndarray:
@@ -59,14 +65,16 @@ def log_target(fam: FamilyLayout, u: np.ndarray) -> np.ndarray:
 def centre(fam: FamilyLayout, brackets: np.ndarray) -> None:
     """Set ``center`` and ``scale`` of every slot (rough posterior location and width).
 
-    Two passes of a coarse grid over each slot's bracket locate the bulk; the result only
-    preconditions NUTS (the sampled target does not depend on it). Padding slots get
-    their prior's moments.
+    A coarse grid over each slot's bracket locates the bulk; the grid then zooms in on it
+    until the grid spacing resolves the bulk's width (a large exact count gives a
+    posterior far narrower than its bracket). The result only preconditions NUTS (the
+    sampled target does not depend on it), but a badly scaled slot makes NUTS take many
+    more steps.
     """
-    mean, sd = prior_moments(fam.family, fam.slot_data["p1"], fam.slot_data["p2"])
     n = len(fam.slots)
+    m, s = np.zeros(n), np.ones(n)
     lo, hi = brackets[:, 0], brackets[:, 1]
-    for _ in range(2):
+    for _ in range(MAX_ZOOMS if n else 0):
         grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, GRID)[None, :]
         with np.errstate(invalid="ignore", over="ignore"):
             lt = log_target(fam, grid)
@@ -76,12 +84,12 @@ def centre(fam: FamilyLayout, brackets: np.ndarray) -> None:
         m = (weights * grid).sum(axis=1)
         s = np.sqrt(np.maximum((weights * (grid - m[:, None]) ** 2).sum(axis=1), 0.0))
         spacing = (hi - lo) / (GRID - 1)
+        if np.all(s >= RESOLVED * spacing):
+            break
         half = 10.0 * np.maximum(s, spacing)
         lo, hi = m - half, m + half
-    mean[:n] = m
-    sd[:n] = np.maximum(s, 1e-6)
-    fam.slot_data["center"] = mean
-    fam.slot_data["scale"] = sd
+    fam.slot_data["center"] = m
+    fam.slot_data["scale"] = np.maximum(s, 1e-6)
 
 
 @dataclass
@@ -93,16 +101,17 @@ class MarginalEstimate:
     khat: np.ndarray
 
 
-def estimate(fam: FamilyLayout, u_draws: np.ndarray, n_points: int,
+def estimate(fam: FamilyLayout, loc: np.ndarray, spread: np.ndarray, n_points: int,
              rng: np.random.Generator) -> MarginalEstimate:
-    """Estimate each used slot's log marginal likelihood from its posterior draws.
+    """Estimate each slot's log marginal likelihood by importance sampling.
 
     Parameters
     ----------
     fam : FamilyLayout
         The family's slots and links.
-    u_draws : ndarray, shape (n_slots, n_draws)
-        NUTS draws of ``u`` per used slot.
+    loc, spread : ndarray, shape (n_slots,)
+        Location and standard deviation of each slot's posterior (of its NUTS draws for a
+        sampled slot, its grid moments otherwise); the proposal is fitted to them.
     n_points : int
         Fresh proposal points per slot.
     rng : numpy Generator
@@ -115,15 +124,15 @@ def estimate(fam: FamilyLayout, u_draws: np.ndarray, n_points: int,
     """
     from arviz_stats.base import array_stats
 
-    loc = u_draws.mean(axis=1, keepdims=True)
-    scale = np.maximum(u_draws.std(axis=1, keepdims=True), 1e-8) * WIDEN
-    n_slots = u_draws.shape[0]
+    loc = np.asarray(loc, float)[:, None]
+    scale = np.maximum(np.asarray(spread, float)[:, None], 1e-8) * WIDEN
+    n_slots = loc.shape[0]
     wide = rng.random((n_slots, n_points)) < DEFENSIVE_WEIGHT
     t = rng.standard_t(PROPOSAL_DF, size=(n_slots, n_points))
     u = loc + scale * np.where(wide, DEFENSIVE_WIDEN, 1.0) * t
     log_q = np.logaddexp(
-        np.log1p(-DEFENSIVE_WEIGHT) + stats.t.logpdf(u, PROPOSAL_DF, loc, scale),
-        np.log(DEFENSIVE_WEIGHT) + stats.t.logpdf(u, PROPOSAL_DF, loc, DEFENSIVE_WIDEN * scale),
+        np.log1p(-DEFENSIVE_WEIGHT) + _t_logpdf(u, loc, scale),
+        np.log(DEFENSIVE_WEIGHT) + _t_logpdf(u, loc, DEFENSIVE_WIDEN * scale),
     )
     log_w = log_target(fam, u) - log_q
     log_w = np.where(np.isnan(log_w), -np.inf, log_w)
@@ -137,6 +146,13 @@ def estimate(fam: FamilyLayout, u_draws: np.ndarray, n_points: int,
         for row in log_w
     ])
     return MarginalEstimate(np.asarray(log_m, float), mcse, khat)
+
+
+def _t_logpdf(u: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Log density of the Student-t proposal (:data:`PROPOSAL_DF` degrees of freedom)."""
+    df = PROPOSAL_DF
+    const = special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * np.log(df * np.pi)
+    return const - np.log(scale) - (df + 1) / 2 * np.log1p(((u - loc) / scale) ** 2 / df)
 
 
 def natural(family: str, u: np.ndarray) -> np.ndarray:

@@ -1,19 +1,21 @@
 """The PyMC model of the PyMC engine, compiled once per model structure with nutpie.
 
-One model holds every slot (indicator x scenario x evidence prefix, see
-:mod:`toolkit.engines.pymc_layout`) of every family. Each slot's parameter is written as
-``u = center + scale * z`` with ``z`` flat: ``center`` and ``scale`` are data (a rough
-location and width of that slot's posterior), so NUTS sees well-scaled, unimodal, independent
-coordinates. The target is the exact prior of ``u`` times the tempered likelihood of the
-slot's observations (``pm.Potential``: an item of reliability ``r`` contributes ``r`` times
-its log-likelihood, the rule of :mod:`toolkit.reliability`).
+One model holds the sampled slots (indicator x scenario, given all of the indicator's items;
+see :mod:`toolkit.engines.pymc_layout`) of every family. Each slot's parameter is written
+as ``u = center + scale * z`` with ``z`` flat: ``center`` and ``scale`` are data (the
+location and width of that slot's posterior found by a grid), so NUTS sees well-scaled,
+unimodal, independent coordinates. The target is the exact prior of ``u`` times the
+tempered likelihood of the slot's observations (``pm.Potential``: an item of reliability
+``r`` contributes ``r`` times its log-likelihood, the rule of :mod:`toolkit.reliability`).
 
-Everything that changes between runs is ``pm.Data``: prior hyperparameters, centring,
-observation values and bounds, exposures, reliabilities, dispersions and the slot of each
-link. Link arrays are variable-length 1-D data, so a new evidence item, a retraction, a new
+Everything that changes between runs is ``pm.Data``, packed into three arrays (slot rows,
+link rows and the number of links per group; :meth:`Layout.data`). Link rows are a
+variable-length matrix sliced by the counts, so a new evidence item, a retraction, a new
 prior or a new reliability reruns through ``compiled.with_data(...)`` without recompiling.
 Compiled models are cached in the process by structure (the three slot capacities);
-PyTensor's on-disk cache (``~/.pytensor``) serves later processes.
+PyTensor's on-disk cache (``~/.pytensor``) serves the model's graph to later processes, and
+nutpie's wrapper around it compiles in a few seconds because it carries only three data
+arrays.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.engines.pymc_densities import link_loglik, log_prior, pytensor_ops
+from toolkit.engines.pymc_densities import FIELDS, link_loglik, log_prior, pytensor_ops
 from toolkit.engines.pymc_layout import FAMILIES, Layout
 
 _CACHE: dict[tuple[int, ...], Any] = {}
@@ -42,23 +44,37 @@ def build_model(layout: Layout) -> Any:
     Returns
     -------
     pymc.Model
-        The model; free variables ``z_gp``, ``z_nl``, ``z_bb`` (families with slots only).
+        The model; free variables ``z_gp``, ``z_nl``, ``z_bb`` (families with slots only),
+        data ``slots``, ``links`` and ``counts``.
     """
     import pymc as pm
+    import pytensor.tensor as pt
 
     ops = pytensor_ops()
+    data = layout.data()
     with pm.Model() as model:
+        slots = pm.Data("slots", data["slots"])
+        links = pm.Data("links", data["links"])
+        counts = pm.Data("counts", data["counts"])
+        ends = pt.cumsum(counts)
+        groups = layout.groups()
+        row = 0
         for f in FAMILIES:
-            fam = layout.families[f]
-            if fam.capacity == 0:
+            capacity = layout.families[f].capacity
+            if capacity == 0:
                 continue
-            d = {name: pm.Data(f"{f}_{name}", value) for name, value in fam.slot_data.items()}
-            z = pm.Flat(f"z_{f}", shape=fam.capacity)
-            u = d["center"] + d["scale"] * z
-            total = log_prior(ops, f, u, d["p1"], d["p2"]).sum()
-            for group, fields in fam.link_data.items():
-                c = {k: pm.Data(f"{f}_{group}_{k}", v) for k, v in fields.items()}
-                total += (c["r"] * link_loglik(ops, f, group, u[c["slot"]], c)).sum()
+            block = slots[row: row + capacity]
+            row += capacity
+            z = pm.Flat(f"z_{f}", shape=capacity)
+            u = block[:, 2] + block[:, 3] * z
+            total = log_prior(ops, f, u, block[:, 0], block[:, 1]).sum()
+            for g, (family, group) in enumerate(groups):
+                if family != f:
+                    continue
+                rows = links[(ends[g - 1] if g else 0): ends[g]]
+                c = {name: rows[:, column] for column, name in enumerate(FIELDS[f])}
+                slot = pt.cast(c["slot"], "int64")
+                total += (c["r"] * link_loglik(ops, f, group, u[slot], c)).sum()
             pm.Potential(f"target_{f}", total)
     return model
 
@@ -109,10 +125,8 @@ def sample(
 
     compiled, compile_seconds = compiled_model(layout)
     start = time.perf_counter()
-    known = {var.name for var in compiled.shared_var_keys}
-    data = {k: v for k, v in layout.data().items() if k in known}
     trace = nutpie.sample(
-        compiled.with_data(**data), draws=draws, tune=tune, chains=chains,
+        compiled.with_data(**layout.data()), draws=draws, tune=tune, chains=chains,
         cores=cores, seed=seed, progress_bar=False, save_warmup=False,
     )
     posterior = trace["posterior"]
