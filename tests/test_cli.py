@@ -132,3 +132,20 @@ def test_forecast_json_via_python_m_toolkit(repo_root: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert sum(s["probability"] for s in data["scenarios"]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_report_command_knows_every_report_format():
+    from toolkit.cli.report import REPORT_FORMATS as CLI_FORMATS
+    from toolkit.report import REPORT_FORMATS
+
+    assert CLI_FORMATS == REPORT_FORMATS
+
+
+def test_command_line_starts_without_the_plotting_or_sampling_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys, toolkit.cli; heavy = {'matplotlib', 'pymc', 'nutpie', 'arviz'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from toolkit.backtest import Backtest, Rolling, backtest, rolling_backtest
 from toolkit.cli.common import DATE, main, open_case, root_option, user_errors
 from toolkit.engines.base import ENGINES
 from toolkit.language import percent
-from toolkit.questions import load_questions
-from toolkit.watch import watch
+
+if TYPE_CHECKING:  # the scoring stack is imported by the commands that use it
+    from toolkit.backtest import Backtest, Rolling
 
 
 def _engine_options(draws: int | None, chains: int | None) -> dict[str, Any]:
@@ -47,6 +47,9 @@ def backtest_command(
     chains: int | None, charts_dir: Path | None, root: Path | None,
 ) -> None:
     """Forecast CASE's questions from the evidence known at a date and score resolved ones."""
+    from toolkit.backtest import backtest, rolling_backtest
+    from toolkit.questions import load_questions
+
     loaded = open_case(root, case)
     questions = load_questions(loaded, questions_file)
     options = _engine_options(draws, chains)
@@ -136,6 +139,8 @@ def render_rolling(result: Rolling) -> str:
 def watch_command(case: str, as_of: dt.date | None, months: float, signals: int,
                   as_json: bool, root: Path | None) -> None:
     """Rank CASE's indicators by how much observing them next is expected to tell."""
+    from toolkit.watch import watch
+
     loaded = open_case(root, case)
     forecast, entries = watch(loaded, as_of, months=months, signals=signals)
     if as_json:

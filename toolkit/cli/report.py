@@ -13,7 +13,10 @@ from toolkit.cli.common import DATE, main, open_case, root_option, user_errors
 from toolkit.engines.base import ENGINES
 from toolkit.errors import display_path
 from toolkit.forecast import run_forecast
-from toolkit.report import REPORT_FORMATS, export_report
+
+#: The formats of :func:`toolkit.report.export_report` (kept here so that the command line
+#: starts without importing the plotting stack; a test checks they agree).
+REPORT_FORMATS = ("png", "svg", "pdf", "html", "csv")
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -59,6 +62,8 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     Files are named <case>-<as-of>-<chart>.<ext> and <case>-<as-of>-briefing.<ext>; a
     manifest beside them records which run wrote them.
     """
+    from toolkit.report import export_report
+
     loaded = open_case(root, case)
     forecast = run_forecast(loaded, engine=engine, as_of=as_of, seed=seed)
     timeline = None
