@@ -63,11 +63,12 @@ def test_files_have_stable_names(exported):
     assert (out / f"{STEM}-trail.svg").read_text().lstrip().startswith("<?xml")
 
 
-def test_manifest_records_the_run_and_file_hashes(exported, forecast):
+def test_manifest_records_the_run_and_file_hashes(exported, forecast, bundled_case):
     out, written = exported
     manifest = json.loads(manifest_path(out, forecast).read_text())
-    assert manifest["fingerprint"] == fingerprint(forecast)
-    assert manifest["fingerprint"]["inputs"] == forecast.input_hashes
+    questions = hashlib.sha256(bundled_case.paths.questions.read_bytes()).hexdigest()
+    assert manifest["fingerprint"] == fingerprint(forecast, {"questions": questions})
+    assert manifest["fingerprint"]["inputs"] == {**forecast.input_hashes, "questions": questions}
     assert manifest["fingerprint"]["seed"] == forecast.seed
     assert set(manifest["files"]) == {p.name for p in written[:-1]}
     for name, digest in manifest["files"].items():

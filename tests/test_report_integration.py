@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import re
@@ -18,6 +19,7 @@ from toolkit import report
 from toolkit.backtest import backtest
 from toolkit.case import load_case
 from toolkit.cli import main
+from toolkit.errors import CaseError
 from toolkit.forecast import run_forecast
 from toolkit.language import percent
 from toolkit.questions import load_questions
@@ -194,3 +196,20 @@ def test_report_dynamic_flag_adds_the_timeline(questions_root, tmp_path, monkeyp
     assert "horizon month 2023-08" in line
     assert "70% (60%-80%)" in line and "20% (10%-30%)" in line
     assert f"{stem}-timeline.svg" in result.output
+
+
+def test_an_edited_questions_file_makes_a_different_report(questions_root, tmp_path, one_chart):
+    """The question charts and section read the questions file: it is part of the run."""
+    case = load_case(questions_root, CASE)
+    forecast = run_forecast(case, as_of=LATER)
+    export_report(forecast, tmp_path, ["svg"], case)
+    export_report(forecast, tmp_path, ["svg"], case)  # the same run may overwrite
+    questions = questions_root / "questions" / f"{CASE}.yaml"
+    questions.write_text(questions.read_text(encoding="utf-8") + "\n# edited\n",
+                         encoding="utf-8")
+    with pytest.raises(CaseError, match="different case files"):
+        export_report(forecast, tmp_path, ["svg"], case)
+    written = export_report(forecast, tmp_path, ["svg"], case, force=True)
+    manifest = json.loads(written[-1].read_text(encoding="utf-8"))
+    assert manifest["fingerprint"]["inputs"]["questions"] == hashlib.sha256(
+        questions.read_bytes()).hexdigest()

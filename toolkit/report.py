@@ -115,17 +115,34 @@ def manifest_path(out_dir: Path, forecast: Forecast) -> Path:
     return output_path(out_dir, forecast, "manifest", "json")
 
 
-def fingerprint(forecast: Forecast) -> dict[str, Any]:
-    """What makes two forecasts the same run for the purpose of overwriting files."""
+def fingerprint(forecast: Forecast, report_inputs: dict[str, str] | None = None) -> dict[str, Any]:
+    """What makes two reports the same run for the purpose of overwriting files.
+
+    Parameters
+    ----------
+    forecast : Forecast
+        The forecast reported.
+    report_inputs : dict, optional
+        Hashes of further files the report reads (the questions file, see
+        :func:`report_inputs`), recorded with the forecast's input hashes.
+    """
+    inputs = {**forecast.input_hashes, **(report_inputs or {})}
     return {
         "case": forecast.case,
         "as_of": forecast.as_of.isoformat(),
         "engine": forecast.engine,
         "seed": int(forecast.seed),
-        "inputs": dict(sorted(forecast.input_hashes.items())),
+        "inputs": dict(sorted(inputs.items())),
         "weights": [round(float(w), 10) for w in forecast.prior],
         "level": float(forecast.interval_level),
     }
+
+
+def report_inputs(case: Case | None) -> dict[str, str]:
+    """Hashes of the files a report reads beyond the forecast's own inputs."""
+    if case is None or not case.paths.questions.exists():
+        return {}
+    return {"questions": hashlib.sha256(case.paths.questions.read_bytes()).hexdigest()}
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -151,7 +168,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def check_outputs(out_dir: Path, forecast: Forecast, targets: list[Path],
-                  force: bool = False) -> dict[str, str]:
+                  force: bool = False, inputs: dict[str, str] | None = None) -> dict[str, str]:
     """Refuse to replace files that a different run wrote.
 
     Parameters
@@ -164,6 +181,8 @@ def check_outputs(out_dir: Path, forecast: Forecast, targets: list[Path],
         Files it will write.
     force : bool
         Replace them anyway.
+    inputs : dict, optional
+        Hashes of further files the report reads (:func:`report_inputs`).
 
     Returns
     -------
@@ -177,7 +196,7 @@ def check_outputs(out_dir: Path, forecast: Forecast, targets: list[Path],
     """
     path = manifest_path(out_dir, forecast)
     manifest = _read_manifest(path) if path.exists() else None
-    mine = fingerprint(forecast)
+    mine = fingerprint(forecast, inputs)
     if manifest is not None and manifest.get("fingerprint") == mine:
         files = manifest.get("files", {})
         return {name: digest for name, digest in files.items() if (out_dir / name).exists()} \
@@ -209,13 +228,13 @@ def _sha256(path: Path) -> str:
 
 
 def _write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
-                    written: list[Path]) -> Path:
+                    written: list[Path], inputs: dict[str, str] | None = None) -> Path:
     files = dict(kept)
     files.update({p.name: _sha256(p) for p in written})
     document = {
         "schema_version": MANIFEST_VERSION,
         "generator": f"scenario-toolkit {__version__}",
-        "fingerprint": fingerprint(forecast),
+        "fingerprint": fingerprint(forecast, inputs),
         "run_id": forecast.extras.get("run_id"),
         "files": dict(sorted(files.items())),
     }
@@ -314,7 +333,8 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
         raise ValueError("the briefing (pdf, html, csv) needs the case")
     extra = extra_charts(case, dynamic)
     charts, targets = _plan(forecast, out_dir, formats, case, briefing, extra)
-    kept = check_outputs(out_dir, forecast, targets, force)
+    inputs = report_inputs(case) if "calibration" in extra else {}
+    kept = check_outputs(out_dir, forecast, targets, force, inputs)
     questions = compute_questions(case, forecast) if "calibration" in extra else None
     figures = {name: freeze_layout(CHARTS[name](forecast, case))
                for name in charts if name in CHARTS}
@@ -344,7 +364,7 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
             path = output_path(out_dir, forecast, "evidence", "csv")
             write_text_atomic(path, evidence_csv(content))
             written.append(path)
-    written.append(_write_manifest(out_dir, forecast, kept, written))
+    written.append(_write_manifest(out_dir, forecast, kept, written, inputs))
     return written
 
 
