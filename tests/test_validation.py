@@ -40,6 +40,15 @@ EXPECTED: dict[str, list[str]] = {
         f"{P}:14: scenarios[0].weight: Input should be greater than or equal to 0 (got -0.25). "
         "Fix: use a value that is not negative.",
     ],
+    # a schema error no longer hides the names checked against it: all in one run
+    "schema_and_unknown_names": [
+        f"{P}:14: scenarios[0].weight: Input should be greater than or equal to 0 (got -0.25). "
+        "Fix: use a value that is not negative.",
+        f"{P}:61: expectations.munitions_supply.drfit: unknown scenario 'drfit'. "
+        "Fix: use one of: defense_partnership, transactional, drift.",
+        f"{P}:68: expectations.advanced_arms: unknown indicator 'advanced_arms'. "
+        f"Fix: use one of: {KNOWN_INDICATORS}, or declare it under 'indicators'.",
+    ],
     "zero_weights": [
         f"{P}:11: scenarios: all scenario weights are zero. Fix: give at least one positive "
         "weight.",

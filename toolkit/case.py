@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -234,15 +236,19 @@ def _load_priors(
     problems = check_schema_version(document, shown)
     if problems:
         return None, {}, problems
-    try:
-        priors = Priors.model_validate(to_plain(document))
-    except ValidationError as exc:
-        return None, {}, pydantic_problems(exc, document, shown)
     problems = []
 
     def bad(loc: tuple, message: str, fix: str) -> None:
         dotted = ".".join(str(p) for p in loc)
         problems.append(Problem(shown, line_of(document, loc), dotted, message, fix))
+
+    try:
+        priors = Priors.model_validate(to_plain(document))
+    except ValidationError as exc:
+        # the names in 'expectations' are still checked, so one run reports them too
+        for loc, message, fix in _unknown_names(*_raw_names(to_plain(document))):
+            bad(loc, message, fix)
+        return None, {}, pydantic_problems(exc, document, shown) + problems
 
     problems += check_dynamics(priors, shown, document)
 
@@ -263,15 +269,14 @@ def _load_priors(
             continue
         indicators[spec.id] = Indicator(spec.id, spec.label, spec.kind, spec.unit,
                                         spec.description, spec.noise_log_sd)
+    unknown = {u[0]: u for u in _unknown_names(priors.expectations, indicators, scenario_ids)}
     for ind_id, by_scenario in priors.expectations.items():
-        if ind_id not in indicators:
-            bad(("expectations", ind_id), f"unknown indicator {ind_id!r}",
-                f"use one of: {', '.join(sorted(indicators))}, or declare it under 'indicators'")
+        if ("expectations", ind_id) in unknown:
+            bad(*unknown["expectations", ind_id])
             continue
         for sid, expectation in by_scenario.items():
-            if sid not in scenario_ids:
-                bad(("expectations", ind_id, sid), f"unknown scenario {sid!r}",
-                    f"use one of: {', '.join(scenario_ids)}")
+            if ("expectations", ind_id, sid) in unknown:
+                bad(*unknown["expectations", ind_id, sid])
                 continue
             issue = expectation.form_matches(indicators[ind_id].kind)
             if issue:
@@ -288,6 +293,46 @@ def _load_priors(
                 bad(("expectations", ind_id, sid), f"cannot be turned into a prior ({exc})",
                     "widen the interval or give the distribution directly")
     return (None if problems else priors), indicators, problems
+
+
+def _raw_names(plain: Any) -> tuple[dict, set[str], list[str] | None]:
+    """Expectations, indicator ids and scenario ids read from an unvalidated priors file."""
+    if not isinstance(plain, dict):
+        return {}, set(), None
+    declared = plain.get("indicators")
+    indicators = set(STANDARD_INDICATORS) | {
+        spec["id"] for spec in (declared if isinstance(declared, list) else [])
+        if isinstance(spec, dict) and isinstance(spec.get("id"), str)}
+    scenarios = plain.get("scenarios")
+    ids = [s["id"] for s in scenarios if isinstance(s, dict) and isinstance(s.get("id"), str)] \
+        if isinstance(scenarios, list) else None
+    expectations = plain.get("expectations")
+    return (expectations if isinstance(expectations, dict) else {}), indicators, ids
+
+
+def _unknown_names(
+    expectations: dict, indicators: Iterable[str], scenario_ids: list[str] | None
+) -> list[tuple[tuple, str, str]]:
+    """``(location, message, fix)`` for each unknown indicator or scenario in expectations.
+
+    ``scenario_ids`` of ``None`` (the scenarios themselves are unreadable) skips the
+    scenario check.
+    """
+    known = set(indicators)
+    out: list[tuple[tuple, str, str]] = []
+    for ind_id, by_scenario in expectations.items():
+        if ind_id not in known:
+            out.append((("expectations", ind_id), f"unknown indicator {ind_id!r}",
+                        f"use one of: {', '.join(sorted(known))}, or declare it under "
+                        "'indicators'"))
+            continue
+        if scenario_ids is None or not isinstance(by_scenario, dict):
+            continue
+        for sid in by_scenario:
+            if sid not in scenario_ids:
+                out.append((("expectations", ind_id, sid), f"unknown scenario {sid!r}",
+                            f"use one of: {', '.join(scenario_ids)}"))
+    return out
 
 
 def _each_expectation(priors: Priors):
