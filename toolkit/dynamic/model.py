@@ -13,8 +13,9 @@ The hidden regime of every month is summed out by the forward algorithm in PyTen
 parameters are integrated out before sampling (:mod:`toolkit.dynamic.emissions` says how
 and why). What remains is a small, unimodal posterior that nutpie samples reliably.
 
-Emissions, the Dirichlet parameters and the initial weights are ``pm.Data``: a model is
-compiled once per *structure* (number of regimes, which transitions are possible, which
+Emissions, and the Dirichlet parameters and initial weights packed in one array, are
+``pm.Data`` (nutpie's wrapper compiles about a second per data array): a model is compiled
+once per *structure* (number of regimes, which transitions are possible, which
 regimes have positive weight) and kept in a process-wide cache, so a rerun after an
 evidence or prior change only resamples (``CompiledModel.with_data``).
 """
@@ -122,10 +123,18 @@ def build_model(structure: Structure, prior: TransitionPrior, weights: np.ndarra
     data = model_data(structure, prior, weights, weight_concentration, emissions)
     with pm.Model() as model:
         log_e = pm.Data("emissions", data["emissions"])
+        # one array for every Dirichlet parameter: nutpie's wrapper compiles per array
+        alphas = pm.Data("alphas", data["alphas"]) if data["alphas"].size else None
+        offset = 0
+
+        def next_alpha(length: int) -> Any:
+            nonlocal offset
+            offset += length
+            return alphas[offset - length: offset]  # type: ignore[index]
+
         live = [position[k] for k in structure.live]
         if len(live) >= 2:
-            alpha = pm.Data("initial_alpha", data["initial_alpha"])
-            initial = pm.Dirichlet("initial", a=alpha, shape=len(live))
+            initial = pm.Dirichlet("initial", a=next_alpha(len(live)), shape=len(live))
             log_init = pt.set_subtensor(pt.full((size,), -np.inf)[live], pt.log(initial))
         else:
             log_init = pt.as_tensor(np.where(np.arange(size) == live[0], 0.0, -np.inf))
@@ -133,8 +142,7 @@ def build_model(structure: Structure, prior: TransitionPrior, weights: np.ndarra
         for k, moves in zip(states, structure.allowed, strict=True):
             targets = [position[j] for j in moves]
             if len(targets) >= 2:
-                alpha = pm.Data(f"alpha_from_{k}", data[f"alpha_from_{k}"])
-                p = pm.Dirichlet(f"p_from_{k}", a=alpha, shape=len(targets))
+                p = pm.Dirichlet(f"p_from_{k}", a=next_alpha(len(targets)), shape=len(targets))
                 rows.append(pt.set_subtensor(pt.full((size,), -np.inf)[targets], pt.log(p)))
             else:
                 rows.append(pt.as_tensor(np.where(np.arange(size) == position[k], 0.0, -np.inf)))
@@ -144,15 +152,21 @@ def build_model(structure: Structure, prior: TransitionPrior, weights: np.ndarra
 
 def model_data(structure: Structure, prior: TransitionPrior, weights: np.ndarray,
                weight_concentration: float, emissions: np.ndarray) -> dict[str, np.ndarray]:
-    """The ``pm.Data`` values for one run (names as in :func:`build_model`)."""
+    """The ``pm.Data`` values for one run (names as in :func:`build_model`).
+
+    ``alphas`` holds the Dirichlet parameters of the initial distribution (when two or more
+    regimes are possible at the start) and then of each regime's row with two or more
+    allowed moves, in regime order; their lengths are fixed by the structure.
+    """
     states = list(structure.states)
-    data: dict[str, np.ndarray] = {"emissions": np.asarray(emissions, float)[:, states]}
+    parts = []
     if len(structure.live) >= 2:
-        data["initial_alpha"] = weight_concentration * np.asarray(weights)[list(structure.live)]
+        parts.append(weight_concentration * np.asarray(weights)[list(structure.live)])
     for k, moves in zip(states, structure.allowed, strict=True):
         if len(moves) >= 2:
-            data[f"alpha_from_{k}"] = prior.alpha[k, list(moves)]
-    return data
+            parts.append(prior.alpha[k, list(moves)])
+    return {"emissions": np.asarray(emissions, float)[:, states],
+            "alphas": np.concatenate(parts) if parts else np.zeros(0)}
 
 
 def compiled_model(structure: Structure, prior: TransitionPrior, weights: np.ndarray,
@@ -211,6 +225,8 @@ def sample(
     compiled, compile_seconds = compiled_model(structure, prior, weights, weight_concentration,
                                                emissions)
     data = model_data(structure, prior, weights, weight_concentration, emissions)
+    if not data["alphas"].size:  # no Dirichlet at all: the model has no such data
+        del data["alphas"]
     cores = cores or min(chains, os.cpu_count() or 1)
     start = time.perf_counter()
     tree = nutpie.sample(compiled.with_data(**data), draws=draws, tune=tune, chains=chains,
