@@ -126,13 +126,12 @@ class PymcEngine:
         u_draws, estimates = {}, {}
         for f, zf in z.items():
             fam = layout.families[f]
-            n = len(fam.sampled)
-            centre_, scale_ = (fam.slot_data[k][fam.sampled] for k in ("center", "scale"))
-            u = centre_ + scale_ * zf[..., :n]
+            sampled, n = fam.sampled, len(fam.sampled)
+            u = fam.slot_data["center"][sampled] + fam.slot_data["scale"][sampled] * zf[..., :n]
             u_draws[f] = u  # (chains, draws, n_sampled)
             flat = np.moveaxis(u, -1, 0).reshape(n, -1)
             loc, spread = fam.slot_data["center"].copy(), fam.slot_data["scale"].copy()
-            loc[fam.sampled], spread[fam.sampled] = flat.mean(axis=1), flat.std(axis=1)
+            loc[sampled], spread[sampled] = flat.mean(axis=1), flat.std(axis=1)
             estimates[f] = estimate(fam, loc, spread, self.is_points, rng)
         increments = _increments(layout, estimates)
         diagnostics = _diagnostics(z, layout, diverging, estimates)
