@@ -41,6 +41,21 @@ def case_root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _analyst_outputs() -> set[str]:
+    """Everything in the repository's own ``runs/`` and ``reports/`` folders."""
+    return {str(p.relative_to(REPO)) for folder in ("runs", "reports") if (REPO / folder).exists()
+            for p in (REPO / folder).rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_the_analysts_folders_alone():
+    """Tests must not add runs or reports to the analyst's history (use --no-save or tmp)."""
+    before = _analyst_outputs()
+    yield
+    added = sorted(_analyst_outputs() - before)
+    assert not added, f"the tests wrote into the repository's own folders: {added[:5]}"
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -33,7 +33,7 @@ def test_cases(repo_root: Path, tmp_path: Path) -> None:
 
 
 def test_forecast_table(repo_root: Path, bundled_case: Case) -> None:
-    result = invoke("forecast", "russia-iran", "--root", str(repo_root))
+    result = invoke("forecast", "russia-iran", "--root", str(repo_root), "--no-save")
     assert result.exit_code == 0, result.output
     out = result.stdout
     forecast = run_forecast(bundled_case)
@@ -51,7 +51,7 @@ def test_forecast_table(repo_root: Path, bundled_case: Case) -> None:
 
 def test_forecast_level_and_as_of(repo_root: Path, bundled_case: Case) -> None:
     result = invoke("forecast", "russia-iran", "--as-of", "2022-12-31", "--level", "0.8",
-                    "--root", str(repo_root))
+                    "--root", str(repo_root), "--no-save")
     assert result.exit_code == 0
     assert "80% interval" in result.stdout
     assert "Forecast as of 2022-12-31" in result.stdout
@@ -126,7 +126,7 @@ def test_forecast_json_via_python_m_toolkit(repo_root: Path) -> None:
     # run from a subfolder: the root is found upward (the folder holding priors/)
     done = subprocess.run(
         [sys.executable, "-m", "toolkit", "forecast", "russia-iran", "--engine", "exact",
-         "--json"],
+         "--json", "--no-save"],
         capture_output=True, text=True, timeout=120, check=False, cwd=repo_root / "seeds",
     )
     assert done.returncode == 0, done.stderr

@@ -21,7 +21,7 @@ from toolkit.language import ICD203, estimative_word, percent
 @pytest.fixture(scope="module")
 def forecast_json(repo_root: Path) -> dict:
     result = CliRunner().invoke(main, ["forecast", "russia-iran", "--engine", "exact", "--json",
-                                       "--root", str(repo_root)])
+                                       "--no-save", "--root", str(repo_root)])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -56,7 +56,7 @@ def test_json_matches_the_library(forecast_json: dict, bundled_case: Case) -> No
 
 def test_json_as_of(repo_root: Path, bundled_case: Case) -> None:
     result = CliRunner().invoke(main, ["forecast", "russia-iran", "--json", "--as-of",
-                                       "2023-01-01", "--root", str(repo_root)])
+                                       "2023-01-01", "--no-save", "--root", str(repo_root)])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["as_of"] == "2023-01-01"
