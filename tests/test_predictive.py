@@ -11,15 +11,13 @@ import pytest
 from toolkit.engines.exact import log_marginal
 from toolkit.forecast import run_forecast
 from toolkit.observations import Observation
-from toolkit.predictive import (
-    cdf,
-    forecast_questions,
+from toolkit.parameter_posteriors import (
     from_draws,
     indicator_posteriors,
-    interval_probability,
     parameter_posterior,
     sample_parameter,
 )
+from toolkit.predictive import cdf, forecast_questions, interval_probability
 from toolkit.questions import load_questions
 
 AS_OF = dt.date(2023, 7, 1)

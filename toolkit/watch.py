@@ -29,7 +29,8 @@ from scipy import stats
 
 from toolkit.case import Case
 from toolkit.forecast import Forecast, run_forecast
-from toolkit.predictive import ParameterPosterior, cdf, indicator_posteriors
+from toolkit.parameter_posteriors import ParameterPosterior, indicator_posteriors
+from toolkit.predictive import cdf
 
 MAX_EXACT_SUPPORT = 4000
 TAIL = 1e-12
