@@ -24,7 +24,7 @@ from toolkit.engines import EngineResult, get_engine
 from toolkit.errors import CaseError, Problem
 from toolkit.evidence import EvidenceItem
 from toolkit.intervals import weight_intervals
-from toolkit.language import estimative_word, percent
+from toolkit.language import NOT_CONVERGED_NOTE, estimative_word, percent
 from toolkit.mathutil import logsumexp
 
 INTERVAL_MEANING = (
@@ -145,7 +145,7 @@ class Forecast:
                 f"likelihood ratio {d['likelihood_ratio']:.2g})"
             )
         if not self.converged:
-            sentence += " [NOT CONVERGED: do not use as a final number]"
+            sentence += NOT_CONVERGED_NOTE
         return sentence + "."
 
     def to_dict(self) -> dict[str, Any]:

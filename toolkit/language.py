@@ -12,6 +12,8 @@ ICD203: tuple[tuple[float, str], ...] = (
     (0.95, "very likely"),
     (1.00, "almost certain"),
 )
+#: Appended to a headline whose sampler failed its diagnostics.
+NOT_CONVERGED_NOTE = " [NOT CONVERGED: do not use as a final number]"
 
 
 def estimative_word(probability: float) -> str:

@@ -38,7 +38,7 @@ from toolkit.dynamic.transitions import TransitionPrior, transition_prior
 from toolkit.errors import CaseError, Problem
 from toolkit.evidence import EvidenceItem
 from toolkit.forecast import default_seed
-from toolkit.language import estimative_word, percent
+from toolkit.language import NOT_CONVERGED_NOTE, estimative_word, percent
 from toolkit.priors import Dynamics
 from toolkit.yamlio import load_yaml
 
@@ -152,7 +152,7 @@ class DynamicForecast:
             f"probable regime is {self.labels[now]} ({percent(self.current[now])})"
         )
         if not self.converged:
-            sentence += " [NOT CONVERGED: do not use as a final number]"
+            sentence += NOT_CONVERGED_NOTE
         return sentence + "."
 
     def to_dict(self) -> dict[str, Any]:
