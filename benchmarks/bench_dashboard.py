@@ -1,6 +1,6 @@
 """Dashboard responsiveness with the exact engine: control moved -> chart widget redrawn.
 
-Drives :class:`toolkit.dashboard.Dashboard` as the kernel would (setting ``slider.value``
+Drives :class:`toolkit.ui.dashboard.Dashboard` as the kernel would (setting ``slider.value``
 fires the observers) and times each change until the probability chart widget holds its new
 drawing. Prints one JSON object. The design target is under 500 ms (DESIGN.md); inside a
 kernel the dashboard also waits for ``debounce`` seconds of quiet before redrawing, which is
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from toolkit.dashboard import Dashboard
+from toolkit.ui.dashboard import Dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 500.0

@@ -1,6 +1,7 @@
 """Dynamic model speed: first forecast in this process, then reruns without recompiling.
 
-The first :func:`toolkit.dynamic.run_dynamic` call compiles the PyMC model with nutpie (its
+The first :func:`toolkit.outputs.dynamic_forecast.run_dynamic` call compiles the PyMC model with
+nutpie (its
 compile caches on disk make later processes faster); every later call with the same
 structure (regimes, possible transitions, zero weights) only swaps the data and resamples.
 The reruns alternate real changes: an earlier as-of date (fewer items, a shorter emission
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.case import load_case
-from toolkit.dynamic import run_dynamic
+from toolkit.model.case import load_case
+from toolkit.outputs.dynamic_forecast import run_dynamic
 
 REPO = Path(__file__).resolve().parents[1]
 

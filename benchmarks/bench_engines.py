@@ -28,14 +28,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from toolkit.case import load_case  # noqa: E402
-from toolkit.forecast import assemble, run_forecast  # noqa: E402
+from toolkit.model.case import load_case  # noqa: E402
+from toolkit.outputs.forecast import assemble, run_forecast  # noqa: E402
 
 CASE = "russia-iran"
 FRESH = (
     "import time; t = time.perf_counter();"
-    "from pathlib import Path; from toolkit.case import load_case;"
-    "from toolkit.forecast import run_forecast;"
+    "from pathlib import Path; from toolkit.model.case import load_case;"
+    "from toolkit.outputs.forecast import run_forecast;"
     f"f = run_forecast(load_case(Path({str(REPO)!r}), {CASE!r}), engine='pymc', seed=1);"
     "print(time.perf_counter() - t, f.diagnostics['compile_seconds'])"
 )
@@ -78,7 +78,7 @@ def edited_case(tmp: Path, factor: float):
 
 
 def reruns(case, n: int) -> tuple[list[float], list[float]]:
-    from toolkit.engines import get_engine
+    from toolkit.inference.engines import get_engine
 
     items, excluded = case.select(None)
     obs = case.observations(items)
@@ -100,7 +100,7 @@ def reruns(case, n: int) -> tuple[list[float], list[float]]:
 
 
 def recompile_s(case, n: int) -> list[float]:
-    from toolkit.engines.pymc_model import clear_cache
+    from toolkit.inference.engines.pymc_model import clear_cache
 
     times = []
     for i in range(n):

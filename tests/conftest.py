@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from toolkit.case import Case, load_case  # noqa: E402
+from toolkit.model.case import Case, load_case  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CASE = "russia-iran"

@@ -1,6 +1,6 @@
 """``python -m toolkit``: the same as the ``scenarios`` command."""
 
-from toolkit.cli import main
+from toolkit.ui.cli import main
 
 if __name__ == "__main__":
     main(prog_name="scenarios")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import optimize, special
 
-from toolkit.observations import Observation
+from toolkit.families.observation import Observation
 
 Params = tuple[float, float]  # (alpha, beta): shape, rate per month
 

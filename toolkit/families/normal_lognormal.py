@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
-from toolkit.observations import Observation
+from toolkit.families.observation import Observation
 
 Params = tuple[float, float, float]  # (mu0, sigma0, noise_log_sd)
 _LOG_2PI = math.log(2 * math.pi)

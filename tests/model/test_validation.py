@@ -1,0 +1,259 @@
+"""Bad case files are refused with every problem at once: file, line, field, message, fix.
+
+Each folder under ``tests/data/bad/<case>/`` holds exactly one failing file, laid out like a
+case root; it is dropped over a scratch copy of the bundled case (``case_root``), so every
+other file of the case is valid. The expected messages are asserted verbatim.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from toolkit.core.errors import CaseError
+from toolkit.model.case import load_case
+from toolkit.ui.cli import main
+
+BAD = Path(__file__).parents[1] / "data" / "bad"
+P = "priors/russia-iran.yaml"
+E = "evidence/russia-iran.csv"
+S = "seeds/russia-iran/gorstra-2023.yaml"
+FIX_GRADE = "Fix: use an Admiralty grade A1-F6 or a probability in [0, 1]."
+INDICATORS = (
+    "drone_supply, munitions_supply, small_arms_ammunition, advanced_arms_to_iran, "
+    "joint_production, financing, instc_progress, defense_commitment, diplomatic_alignment, "
+    "sanctions_pressure, covert_caspian_shipping"
+)
+KNOWN_INDICATORS = (
+    "advanced_arms_to_iran, covert_caspian_shipping, defense_commitment, diplomatic_alignment, "
+    "drone_supply, financing, instc_progress, joint_production, munitions_supply, "
+    "sanctions_pressure, small_arms_ammunition"
+)
+
+EXPECTED: dict[str, list[str]] = {
+    "negative_weight": [
+        f"{P}:14: scenarios[0].weight: Input should be greater than or equal to 0 (got -0.25). "
+        "Fix: use a value that is not negative.",
+    ],
+    # a schema error no longer hides the names checked against it: all in one run
+    "schema_and_unknown_names": [
+        f"{P}:14: scenarios[0].weight: Input should be greater than or equal to 0 (got -0.25). "
+        "Fix: use a value that is not negative.",
+        f"{P}:61: expectations.munitions_supply.drfit: unknown scenario 'drfit'. "
+        "Fix: use one of: defense_partnership, transactional, drift.",
+        f"{P}:68: expectations.advanced_arms: unknown indicator 'advanced_arms'. "
+        f"Fix: use one of: {KNOWN_INDICATORS}, or declare it under 'indicators'.",
+    ],
+    "zero_weights": [
+        f"{P}:11: scenarios: all scenario weights are zero. Fix: give at least one positive "
+        "weight.",
+    ],
+    "unknown_scenario": [
+        f"{P}:59: expectations.munitions_supply.alliance: unknown scenario 'alliance'. "
+        "Fix: use one of: defense_partnership, transactional, drift.",
+    ],
+    "unknown_indicator_priors": [
+        f"{P}:107: expectations.nuclear_cooperation: unknown indicator 'nuclear_cooperation'. "
+        f"Fix: use one of: {KNOWN_INDICATORS}, or declare it under 'indicators'.",
+    ],
+    "unknown_indicator_evidence": [
+        f"{E}:6: indicator: unknown indicator 'drone_suply'. Fix: use one of: {INDICATORS}.",
+    ],
+    "interval_low_above_high": [
+        f"{P}:55: expectations.drone_supply.transactional: low (700) must be below high (20). "
+        "Fix: correct the value (see docs/formats.md).",
+    ],
+    "missing_field_yaml": [
+        f"{P}: question: Field required. Fix: add this field.",
+    ],
+    "missing_field_csv": [
+        f"{E}:9: source: is empty. Fix: fill in this required field.",
+    ],
+    "missing_column_csv": [
+        f"{E}:1: reported_on: required column(s) missing. Fix: use the header: "
+        "id,reported_on,period_start,period_end,indicator,value,unit,source,reliability,status,"
+        "note.",
+    ],
+    "bad_date_yaml": [
+        f"{P}:8: horizon: '2027-13-45' is not a valid date. Fix: write the date as YYYY-MM-DD.",
+    ],
+    "bad_date_csv": [
+        f"{E}:7: reported_on: '2023-02-30' is not a date. Fix: write the date as YYYY-MM-DD.",
+    ],
+    "period_end_before_start": [
+        f"{E}:9: period_end: 2022-09-30 is before period_start 2022-10-01. "
+        "Fix: make the period end on or after its start.",
+    ],
+    "negative_count": [
+        f"{E}:9: value: '-300000' is negative; a count cannot be negative. "
+        "Fix: write a count value (see docs/formats.md).",
+    ],
+    "duplicate_id": [
+        f"{E}:10: id: duplicate evidence id 'E08' (first on line 9). "
+        "Fix: give the item a new id; to withdraw an item, retract it instead.",
+    ],
+    "unknown_source": [
+        f"{E}:13: source: cites unknown source claim 'G99'. "
+        "Fix: cite a claim id from the case's seeds/ folder or add the claim there.",
+    ],
+    "unknown_grade": [
+        f"{E}:16: reliability: unknown reliability grade 'G7'. {FIX_GRADE}",
+    ],
+    "yaml_tag": [
+        f"{P}:4: YAML tag '!!python/object/apply:os.system' is not allowed (case files are "
+        "plain data). Fix: remove the tag and write the value out in full.",
+    ],
+    "seed_yaml_tag": [
+        f"{S}:6: YAML tag '!!python/name:os.system' is not allowed (case files are plain "
+        "data). Fix: remove the tag and write the value out in full.",
+    ],
+    "anchor_alias": [
+        f"{P}:59: YAML anchor 'shells' is not allowed (case files are plain data). "
+        "Fix: remove the anchor and write the value out in full.",
+        f"{P}:64: YAML alias 'shells' is not allowed (case files are plain data). "
+        "Fix: remove the alias and write the value out in full.",
+    ],
+    "empty_priors": [
+        f"{P}: is empty. Fix: fill it in or run 'scenarios new'.",
+    ],
+    "empty_evidence": [
+        f"{E}: is empty. Fix: fill it in or run 'scenarios new'.",
+    ],
+    "wrong_schema_version": [
+        f"{P}:2: schema_version: must be 1 (got 2). Fix: put 'schema_version: 1' at the top of "
+        "the file.",
+    ],
+    "not_utf8_yaml": [
+        f"{P}:55: is not UTF-8 (byte 0xe9). Fix: save the file as UTF-8.",
+    ],
+    "not_utf8_csv": [
+        f"{E}:16: is not UTF-8 (byte 0xa0). Fix: save the file as UTF-8.",
+    ],
+    "several_problems_yaml": [
+        f"{P}:8: horizon: Input should be a valid date or datetime, input is too short "
+        "(got 'someday'). Fix: write the date as YYYY-MM-DD.",
+        f"{P}:15: scenarios[0].weight: Input should be greater than or equal to 0 (got -1). "
+        "Fix: use a value that is not negative.",
+        f"{P}:29: scenarios[2].label: Field required. Fix: add this field.",
+        f"{P}:10: colour: Extra inputs are not permitted (got 'blue'). "
+        "Fix: remove it or correct its spelling (see docs/formats.md).",
+    ],
+    "several_problems_csv": [
+        f"{E}:7: reliability: unknown reliability grade 'Z9'. {FIX_GRADE}",
+        f"{E}:13: period_end: 2023-05-17 is before period_start 2023-05-18. "
+        "Fix: make the period end on or after its start.",
+        f"{E}:4: value: '-2' is not a signal value (use 1, 0, yes, no, or k/n). "
+        "Fix: write a signal value (see docs/formats.md).",
+        f"{E}:10: id: duplicate evidence id 'E08' (first on line 9). "
+        "Fix: give the item a new id; to withdraw an item, retract it instead.",
+        f"{E}:17: unit: unit 'tonnes' does not fit drone_supply (use 'drones' or a rate such "
+        "as 'drones/day'). Fix: use 'drones'.",
+    ],
+}
+
+
+def overlay(case_root: Path, name: str) -> Path:
+    """Drop the one bad file of ``tests/data/bad/<name>/`` over a copy of the bundled case."""
+    shutil.copytree(BAD / name, case_root, dirs_exist_ok=True)
+    return case_root
+
+
+def test_every_bad_folder_holds_one_file_and_is_tested() -> None:
+    folders = sorted(p.name for p in BAD.iterdir() if p.is_dir())
+    assert folders == sorted(EXPECTED)
+    for name in folders:
+        files = [p for p in (BAD / name).rglob("*") if p.is_file()]
+        assert len(files) == 1, name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_is_refused_with_exact_messages(case_root: Path, name: str) -> None:
+    root = overlay(case_root, name)
+    with pytest.raises(CaseError) as caught:
+        load_case(root, "russia-iran")
+    assert [str(p) for p in caught.value.problems] == EXPECTED[name]
+    for problem in caught.value.problems:
+        assert problem.file in (P, E, S)
+        assert problem.fix, problem
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_exits_2_without_traceback(case_root: Path, name: str) -> None:
+    root = overlay(case_root, name)
+    result = CliRunner().invoke(main, ["forecast", "russia-iran", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    count = len(EXPECTED[name])
+    assert result.stderr.splitlines() == [
+        f"error: {count} problem{'s' if count != 1 else ''} found:",
+        *(f"  {message}" for message in EXPECTED[name]),
+    ]
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["yaml_tag", "not_utf8_csv", "several_problems_yaml"])
+def test_bad_file_via_python_m_toolkit(case_root: Path, name: str) -> None:
+    root = overlay(case_root, name)
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "forecast", "russia-iran", "--root", str(root)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    for message in EXPECTED[name]:
+        assert f"  {message}" in done.stderr.splitlines()
+
+
+def test_problems_in_several_files_are_reported_together(case_root: Path) -> None:
+    overlay(case_root, "negative_weight")
+    overlay(case_root, "unknown_grade")
+    overlay(case_root, "seed_yaml_tag")
+    with pytest.raises(CaseError) as caught:
+        load_case(case_root, "russia-iran")
+    messages = [str(p) for p in caught.value.problems]
+    for name in ("negative_weight", "unknown_grade", "seed_yaml_tag"):
+        assert EXPECTED[name][0] in messages
+
+
+def test_yaml_tag_builds_no_object(case_root: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    priors = case_root / P
+    text = priors.read_text(encoding="utf-8").replace(
+        "title: Russia-Iran military and economic relationship",
+        f'title: !!python/object/apply:os.system ["touch {marker}"]')
+    priors.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseError):
+        load_case(case_root, "russia-iran")
+    assert not marker.exists()
+
+
+def test_unknown_case_and_missing_root(case_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(CaseError) as caught:
+        load_case(case_root, "china-iran")
+    assert [str(p) for p in caught.value.problems] == [
+        "priors/china-iran.yaml: no case named 'china-iran'. Fix: use one of: russia-iran; "
+        "or create it with 'scenarios new china-iran'.",
+    ]
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["forecast", "russia-iran", "--root", str(empty)])
+    assert result.exit_code == 2
+    assert "holds no priors/ folder" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_impossible_date_in_a_seed_is_located(case_root: Path) -> None:
+    seed = case_root / S
+    seed.write_text(seed.read_text(encoding="utf-8").replace('date: "2023"', "date: 2023-02-30"),
+                    encoding="utf-8")
+    with pytest.raises(CaseError) as caught:
+        load_case(case_root, "russia-iran")
+    assert [str(p) for p in caught.value.problems] == [
+        f"{S}:6: date: '2023-02-30' is not a valid date. Fix: write the date as YYYY-MM-DD.",
+    ]

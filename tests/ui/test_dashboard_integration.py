@@ -1,0 +1,126 @@
+"""The dashboard's "What to watch next" panel and "Run dynamic model" button."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolkit.model.case import load_case
+from toolkit.outputs.forecast import run_forecast
+from toolkit.outputs.watch import watch
+from toolkit.ui.dashboard import Dashboard
+
+CASE = "russia-iran"
+AS_OF = dt.date(2024, 3, 31)
+ATTACK = "<script>alert(1)</script>"
+
+
+def _listed(value: str) -> list[tuple[str, float]]:
+    return [(i, float(b)) for i, b in
+            re.findall(r'<li data-indicator="([^"]+)" data-bits="([0-9.]+)">', value)]
+
+
+def _attack(root: Path) -> None:
+    priors = root / "priors" / f"{CASE}.yaml"
+    priors.write_text(priors.read_text(encoding="utf-8").replace(
+        "label: Covert Caspian shipping", f"label: 'Covert {ATTACK} & shipping'"),
+        encoding="utf-8")
+
+
+def test_watch_panel_shows_the_watch_ranking(case_root, monkeypatch):
+    _attack(case_root)
+    dash = Dashboard(case_root, CASE, as_of=AS_OF, debounce=0)
+    panel = dash.watch_panel
+    assert "Rank indicators" in panel.view.value and not _listed(panel.view.value)
+    panel.button.click()
+    case = load_case(case_root, CASE)
+    _, entries = watch(case, as_of=AS_OF)
+    listed = _listed(panel.view.value)
+    assert [i for i, _ in listed] == [e.indicator for e in entries[:5]]
+    np.testing.assert_allclose([b for _, b in listed], [e.reduction_bits for e in entries[:5]],
+                               atol=1e-6)
+    assert "<script" not in panel.view.value.lower()
+    if "covert_caspian_shipping" in [e.indicator for e in entries[:5]]:
+        assert html.escape(f"Covert {ATTACK} & shipping") in panel.view.value
+    assert panel.last_ms > 0
+
+    # slow ranking: a refresh marks the list stale until the button is pressed again
+    monkeypatch.setattr("toolkit.ui.dashboard.panels.LIVE_MS", 0.0)
+    dash.weight_sliders["drift"].value = 0.9
+    assert "inputs changed since this ranking" in panel.view.value
+    assert _listed(panel.view.value) == listed
+    dash.rank_indicators()
+    raw = np.array([s.value for s in dash.weight_sliders.values()])
+    reweighted = run_forecast(case, as_of=AS_OF, weights=raw / raw.sum())
+    _, moved = watch(case, forecast=reweighted)
+    assert "inputs changed" not in panel.view.value
+    np.testing.assert_allclose([b for _, b in _listed(panel.view.value)],
+                               [e.reduction_bits for e in moved[:5]], atol=1e-6)
+    assert _listed(panel.view.value) != listed  # the weights moved the ranking's numbers
+
+    # fast ranking: redone on every refresh
+    monkeypatch.setattr("toolkit.ui.dashboard.panels.LIVE_MS", 1e9)
+    dash.weight_sliders["drift"].value = 0.25
+    assert "inputs changed" not in panel.view.value
+    np.testing.assert_allclose([b for _, b in _listed(panel.view.value)],
+                               [e.reduction_bits for e in entries[:5]], atol=1e-6)
+
+
+def _fake_dynamic(case, as_of: dt.date):
+    """A tiny dynamic result with known numbers (no sampling)."""
+    from toolkit.outputs.dynamic_forecast import Band, DynamicForecast
+
+    k = len(case.priors.scenario_ids)
+    mean = np.array([[0.2, 0.5, 0.3], [0.3, 0.5, 0.2], [0.25, 0.6, 0.15], [0.1, 0.7, 0.2]])
+    band = Band(mean, np.clip(mean - 0.1, 0, 1), np.clip(mean + 0.1, 0, 1))
+    reach = Band(np.array([0.0, 0.0, 0.25, 0.4]), np.zeros(4), np.array([0.0, 0.0, 0.5, 0.7]))
+    return DynamicForecast(
+        case=case.name, title=case.priors.title, question=case.priors.question,
+        horizon=dt.date(2024, 5, 31), as_of=as_of, seed=1, scenario_ids=case.priors.scenario_ids,
+        labels=[s.label for s in case.priors.scenarios], prior=np.full(k, 1 / k),
+        months=["2024-02", "2024-03", "2024-04", "2024-05"], as_of_row=1, filtered=band,
+        smoothed=band, reach_by_month=reach, interval_level=0.9, target=0,
+        static_probabilities=mean[-1], transition_prior=None, transition_mean=np.eye(k),
+        duration_median=np.ones(k), items=[], items_by_row=[["E01"], [], [], []], excluded={},
+        diagnostics={"converged": True})
+
+
+def test_dynamic_button_shows_the_timeline(case_root):
+    calls = []
+
+    def runner(case, progress, **options):
+        progress("sampling", 0.5)
+        calls.append(options)
+        return _fake_dynamic(case, options["as_of"])
+
+    dash = Dashboard(case_root, CASE, as_of=AS_OF, debounce=0, dynamic_runner=runner)
+    dash.weight_sliders["drift"].value = 0.5
+    panel = dash.dynamic_panel
+    assert panel.chart.value == ""
+    panel.button.click()
+    assert len(calls) == 1
+    assert calls[0]["as_of"] == AS_OF and calls[0]["seed"] == dash.seed
+    np.testing.assert_allclose(calls[0]["weights"], [0.25, 0.5, 0.5])
+    assert panel.chart.value.startswith("<svg")
+    for sid in dash.whatif.base.priors.scenario_ids:
+        assert f'id="dashboard-timeline-timeline-{sid}"' in panel.chart.value
+    assert html.escape(panel.result.headline()) in panel.status.value
+    assert "70%" in panel.status.value and not panel.button.disabled
+
+
+@pytest.mark.parametrize("error", [RuntimeError(f"boom {ATTACK}"), ImportError("no pymc")])
+def test_dynamic_button_failure_shows_a_message(case_root, error):
+    def runner(case, progress, **options):
+        raise error
+
+    dash = Dashboard(case_root, CASE, as_of=AS_OF, debounce=0, dynamic_runner=runner)
+    assert dash.run_dynamic() is None
+    status = dash.dynamic_panel.status.value
+    assert html.escape(str(error)) in status and "<script" not in status
+    assert dash.dynamic_panel.chart.value == "" and not dash.dynamic_panel.button.disabled
+    assert dash.forecast is not None  # the rest of the dashboard keeps working

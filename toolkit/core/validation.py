@@ -1,0 +1,58 @@
+"""Turn pydantic validation errors into user-facing problems with lines and fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from toolkit.core.errors import Problem
+from toolkit.core.yamlio import line_of
+
+_FIXES = {
+    "missing": "add this field",
+    "extra_forbidden": "remove it or correct its spelling (see docs/formats.md)",
+    "greater_than_equal": "use a value that is not negative",
+    "greater_than": "use a positive value",
+    "less_than": "use a smaller value",
+    "date_from_datetime_parsing": "write the date as YYYY-MM-DD",
+    "date_parsing": "write the date as YYYY-MM-DD",
+    "date_type": "write the date as YYYY-MM-DD",
+    "literal_error": "use one of the allowed values",
+    "string_pattern_mismatch": "use lowercase letters, digits and underscores, starting "
+    "with a letter",
+    "too_short": "add at least the minimum number of entries",
+    "float_parsing": "write a number",
+    "float_type": "write a number",
+    "finite_number": "write a finite number",
+}
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """Render a pydantic location as ``scenarios[1].weight``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def pydantic_problems(exc: ValidationError, document: Any, shown: str) -> list[Problem]:
+    """Convert every error of ``exc`` into a :class:`Problem` located in ``document``."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if p not in ("function-after",))
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        if error["type"] not in ("missing", "model_type") and "input" in error:
+            value = error["input"]
+            if not isinstance(value, dict | list):
+                message = f"{message} (got {value!r})"
+        problems.append(Problem(
+            shown, line_of(document, loc), field_name(loc), message,
+            _FIXES.get(error["type"], "correct the value (see docs/formats.md)"),
+        ))
+    return problems

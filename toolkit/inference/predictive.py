@@ -1,0 +1,204 @@
+"""Posterior predictive of an indicator's total over a future window, and question probabilities.
+
+The total ``Y`` over a window of ``t`` months is predicted per scenario from the
+indicator's parameter posterior (:mod:`toolkit.inference.posteriors`) and mixed over
+scenarios by their posterior probabilities: ``P(Y in A | E) = sum_k P(k | E) P(Y in A | E,
+k)``. Closed forms give a negative binomial total (Gamma rate), a lognormal reported total
+(reporting noise included) and a beta-binomial number of affirming signals; a quadrature
+grid or PyMC draws give the Rao-Blackwellized average of ``P(Y in A | parameter)``.
+
+The model's rates are constant in time, so a window's total depends only on its length.
+Evidence whose period lies inside a question's window informs the rate, not that window's
+total directly (the same independence the engines assume between overlapping items).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from scipy import special, stats
+
+from toolkit.families.normal_lognormal import log_normal_interval
+from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
+
+if TYPE_CHECKING:
+    from toolkit.model.case import Case
+    from toolkit.model.evidence import EvidenceItem
+    from toolkit.model.questions import Condition, Question, QuestionSet
+
+
+class ForecastLike(Protocol):
+    """What the predictive reads of a forecast (:class:`toolkit.outputs.forecast.Forecast`)."""
+
+    probabilities: np.ndarray
+    items: list[EvidenceItem]
+    engine: str
+    extras: dict[str, Any]
+
+
+def _count_interval(mean: np.ndarray, low: float, high: float, phi: float) -> np.ndarray:
+    """``P(low <= Y <= high)`` for a Poisson (``phi = 0``) or negative-binomial count."""
+    if phi <= 0:
+        from toolkit.families.gamma_poisson import log_interval_probability
+
+        return np.exp(log_interval_probability(mean, low, high))
+    size = 1.0 / phi
+    p = size / (size + mean)
+    if math.isinf(high):
+        return stats.nbinom.sf(low - 1, size, p)
+    return stats.nbinom.cdf(high, size, p) - (stats.nbinom.cdf(low - 1, size, p)
+                                              if low > 0 else 0.0)
+
+
+def interval_probability(
+    post: ParameterPosterior, low: float, high: float, months: float, signals: int | None = None
+) -> float:
+    """``P(low <= Y <= high)`` for the window total ``Y`` under one scenario's posterior.
+
+    Parameters
+    ----------
+    post : ParameterPosterior
+        The parameter posterior.
+    low, high : float
+        Inclusive bounds on the total (``high = inf``: no upper bound). Whole numbers for
+        count, occurrence and signal.
+    months : float
+        Window length in months (ignored for signal).
+    signals : int, optional
+        Number of signals in the window (signal only).
+
+    Returns
+    -------
+    float
+        The predictive probability.
+    """
+    if post.kind in ("count", "occurrence"):
+        if post.method == "closed form":
+            a, b = post.conjugate
+            dist = stats.nbinom(a, b / (b + months))
+            if math.isinf(high):
+                return float(dist.sf(low - 1))
+            return float(dist.cdf(high) - (dist.cdf(low - 1) if low > 0 else 0.0))
+        values = _count_interval(np.exp(post.nodes) * months, low, high, post.dispersion)
+    elif post.kind == "amount":
+        log_t = math.log(months)
+        log_lo = math.log(low) if low > 0 else -math.inf
+        log_hi = math.log(high) if math.isfinite(high) else math.inf
+        if post.method == "closed form":
+            mu, sigma, noise = post.conjugate
+            scale = math.hypot(sigma, noise)
+            return float(np.exp(log_normal_interval((log_lo - log_t - mu) / scale,
+                                                    (log_hi - log_t - mu) / scale)))
+        noise = post.prior[2]
+        values = np.exp(log_normal_interval((log_lo - log_t - post.nodes) / noise,
+                                            (log_hi - log_t - post.nodes) / noise))
+    else:
+        n = int(signals)
+        if post.method == "closed form":
+            dist = stats.betabinom(n, *post.conjugate)
+            return float(dist.cdf(high) - (dist.cdf(low - 1) if low > 0 else 0.0))
+        share = special.expit(post.nodes)
+        values = stats.binom.cdf(high, n, share) - (
+            stats.binom.cdf(low - 1, n, share) if low > 0 else 0.0)
+    return float(np.sum(post.weights * np.nan_to_num(values)))
+
+
+def cdf(post: ParameterPosterior, x: np.ndarray, months: float,
+        signals: int | None = None) -> np.ndarray:
+    """``P(Y <= x)`` of the window total for every ``x`` (whole numbers except for amount)."""
+    x = np.asarray(x, dtype=float)
+    if post.kind != "amount":
+        x = np.floor(x)
+    if post.kind in ("count", "occurrence"):
+        if post.method == "closed form":
+            a, b = post.conjugate
+            return stats.nbinom.cdf(x, a, b / (b + months))
+        mean = np.exp(post.nodes)[:, None] * months
+        if post.dispersion > 0:
+            size = 1.0 / post.dispersion
+            return post.weights @ stats.nbinom.cdf(x[None, :], size, size / (size + mean))
+        return post.weights @ special.gammaincc(x[None, :] + 1, mean)
+    if post.kind == "amount":
+        with np.errstate(divide="ignore"):
+            log_x = np.log(x) - math.log(months)
+        if post.method == "closed form":
+            mu, sigma, noise = post.conjugate
+            return special.ndtr((log_x - mu) / math.hypot(sigma, noise))
+        return post.weights @ special.ndtr((log_x[None, :] - post.nodes[:, None]) / post.prior[2])
+    if post.method == "closed form":
+        return stats.betabinom.cdf(x, int(signals), *post.conjugate)
+    return post.weights @ stats.binom.cdf(x[None, :], int(signals),
+                                          special.expit(post.nodes)[:, None])
+
+
+@dataclass(frozen=True)
+class QuestionForecast:
+    """A question's predictive probability, overall and per scenario."""
+
+    id: str
+    probability: float
+    by_scenario: dict[str, float]
+    method: str
+
+
+def question_probability(
+    question: Question,
+    condition: Condition,
+    probabilities: Sequence[float],
+    posteriors: Mapping[str, ParameterPosterior],
+) -> QuestionForecast:
+    """Mix the per-scenario predictive probabilities of a question's condition."""
+    by_scenario = {
+        sid: interval_probability(post, condition.low, condition.high, question.window.months,
+                                  question.signals)
+        for sid, post in posteriors.items()
+    }
+    p = float(sum(w * q for w, q in zip(probabilities, by_scenario.values(), strict=True)))
+    methods = sorted({post.method for post in posteriors.values()})
+    return QuestionForecast(question.id, min(max(p, 0.0), 1.0), by_scenario, ", ".join(methods))
+
+
+def forecast_questions(
+    case: Case, questions: QuestionSet, forecast: ForecastLike | None = None
+) -> dict[str, QuestionForecast]:
+    """Predictive probability of every question given a forecast's evidence.
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+    questions : QuestionSet
+        Validated questions.
+    forecast : ForecastLike, optional
+        A forecast of ``case``; its scenario probabilities mix the predictives and its items
+        condition the parameters. With the PyMC engine its ``extras["parameter_draws"]`` are
+        used. ``None`` means the prior alone (no evidence).
+
+    Returns
+    -------
+    dict
+        Question id -> :class:`QuestionForecast`, in file order.
+    """
+    if forecast is None:
+        probabilities, observations, draws = np.asarray(case.priors.weights), [], None
+    else:
+        probabilities = forecast.probabilities
+        observations = case.observations(forecast.items)
+        draws = forecast.extras.get("parameter_draws") if forecast.engine == "pymc" else None
+        if forecast.engine == "pymc" and draws is None:
+            raise KeyError("the PyMC forecast holds no extras['parameter_draws']")
+    dispersion = {} if forecast is None else (forecast.extras.get("dispersion") or {})
+    cache: dict[str, dict[str, ParameterPosterior]] = {}
+    out = {}
+    for question in questions.questions:
+        if question.indicator not in cache:
+            cache[question.indicator] = indicator_posteriors(
+                case, question.indicator, observations, draws,
+                float(dispersion.get(question.indicator, 0.0)))
+        out[question.id] = question_probability(question, questions.condition(question),
+                                                probabilities, cache[question.indicator])
+    return out

@@ -1,0 +1,402 @@
+"""A case: one forecasting problem's priors, evidence and sources, loaded and cross-checked.
+
+:func:`load_case` reads every file, reports every problem at once (file, line, field, fix)
+and returns a fully validated :class:`Case`, or raises :class:`~toolkit.core.errors.CaseError`
+having loaded nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from toolkit.core.errors import CaseError, Problem, display_path
+from toolkit.core.validation import pydantic_problems
+from toolkit.core.yamlio import check_schema_version, line_of, load_yaml, parse_yaml, to_plain
+from toolkit.families import PER_MONTHS, family_for
+from toolkit.families.observation import Observation
+from toolkit.model.dynamics import check_dynamics
+from toolkit.model.evidence import (
+    EvidenceItem,
+    parse_rows,
+    parse_value,
+    read_evidence,
+    to_observation,
+    unit_factor,
+)
+from toolkit.model.indicators import STANDARD_INDICATORS, Indicator
+from toolkit.model.priors import Expectation, Priors
+from toolkit.model.sources import Claim, SourceDigest, load_sources
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Return the nearest folder upward from ``start`` that holds ``priors/``.
+
+    Raises
+    ------
+    CaseError
+        If there is none.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "priors").is_dir():
+            return folder
+    raise CaseError([Problem(str(here), None, "", "no folder holding priors/ here or above",
+                             "run from inside a case root or pass --root DIR")])
+
+
+def list_cases(root: Path) -> list[str]:
+    """Names of the cases under ``root`` (one per ``priors/<case>.yaml``)."""
+    return sorted(p.stem for p in (root / "priors").glob("*.yaml"))
+
+
+@dataclass(frozen=True)
+class CasePaths:
+    """Where a case's files live."""
+
+    root: Path
+    name: str
+
+    @property
+    def priors(self) -> Path:
+        """``priors/<case>.yaml``."""
+        return self.root / "priors" / f"{self.name}.yaml"
+
+    @property
+    def evidence(self) -> Path:
+        """``evidence/<case>.csv``."""
+        return self.root / "evidence" / f"{self.name}.csv"
+
+    @property
+    def seeds(self) -> Path:
+        """``seeds/<case>/``."""
+        return self.root / "seeds" / self.name
+
+    @property
+    def questions(self) -> Path:
+        """``questions/<case>.yaml``."""
+        return self.root / "questions" / f"{self.name}.yaml"
+
+    def shown(self, path: Path) -> str:
+        """How ``path`` is named in messages."""
+        return display_path(path, self.root)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case."""
+
+    paths: CasePaths
+    priors: Priors
+    indicators: dict[str, Indicator]
+    evidence: list[EvidenceItem]
+    sources: list[SourceDigest]
+    input_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The case slug."""
+        return self.paths.name
+
+    @cached_property
+    def claims(self) -> dict[str, Claim]:
+        """Every claim of every source, by id."""
+        return {c.id: c for s in self.sources for c in s.claims}
+
+    @cached_property
+    def used_indicators(self) -> list[str]:
+        """Indicators with expectations, in priors-file order."""
+        return list(self.priors.expectations)
+
+    def prior_params(self, indicator: str, scenario: str) -> tuple[float, ...]:
+        """Family parameters of ``indicator`` under ``scenario``."""
+        return self._prior_table[(indicator, scenario)]
+
+    @cached_property
+    def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
+        return {
+            (ind, sc): prior_params(self.indicators[ind], exp)
+            for ind, by_scenario in self.priors.expectations.items()
+            for sc, exp in by_scenario.items()
+        }
+
+    def select(self, as_of: dt.date | None = None) -> tuple[list[EvidenceItem], dict[str, list]]:
+        """Items that count at ``as_of`` in report order, and the ids left out and why."""
+        used, retracted, later = [], [], []
+        for item in sorted(self.evidence, key=lambda i: (i.reported_on, i.line)):
+            if not item.active:
+                retracted.append(item.id)
+            elif as_of is not None and item.reported_on > as_of:
+                later.append(item.id)
+            else:
+                used.append(item)
+        return used, {"retracted": retracted, "after_as_of": later}
+
+    def observations(self, items: list[EvidenceItem]) -> list[Observation]:
+        """Engine-ready observations of ``items``."""
+        return [to_observation(item, self.indicators[item.indicator]) for item in items]
+
+
+def prior_params(indicator: Indicator, expectation: Expectation) -> tuple[float, ...]:
+    """Convert an analyst's expectation into the family's prior parameters."""
+    family = family_for(indicator.kind)
+    per = PER_MONTHS[expectation.per]
+    if indicator.kind == "signal":
+        if expectation.beta is not None:
+            return family.prior_from_distribution(expectation.beta.model_dump())
+        return family.prior_from_interval(expectation.low, expectation.high, expectation.level)
+    if indicator.kind == "amount":
+        if expectation.lognormal is not None:
+            return family.prior_from_distribution(
+                expectation.lognormal.model_dump(), per, indicator.noise_log_sd)
+        return family.prior_from_interval(
+            expectation.low, expectation.high, expectation.level, per, indicator.noise_log_sd)
+    if expectation.gamma is not None:
+        return family.prior_from_distribution(expectation.gamma.model_dump(), per)
+    return family.prior_from_interval(expectation.low, expectation.high, expectation.level, per)
+
+
+def _hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def load_case(
+    root: Path, name: str, evidence_text: str | None = None, priors_text: str | None = None
+) -> Case:
+    """Load and validate a case.
+
+    Parameters
+    ----------
+    root : Path
+        Folder holding ``priors/``, ``evidence/`` and ``seeds/``.
+    name : str
+        Case slug.
+    evidence_text : str, optional
+        Ledger text to validate instead of the file's (used before writing a change).
+    priors_text : str, optional
+        Priors YAML text to validate instead of the file's (used before saving edited priors).
+
+    Returns
+    -------
+    Case
+        The validated case.
+
+    Raises
+    ------
+    CaseError
+        Listing every problem found in any of the case's files.
+    """
+    paths = CasePaths(root, name)
+    if not paths.priors.exists():
+        known = ", ".join(list_cases(root)) or "none"
+        raise CaseError([Problem(paths.shown(paths.priors), None, "", f"no case named {name!r}",
+                                 f"use one of: {known}; or create it with 'scenarios new "
+                                 f"{name}'")])
+    priors, indicators, problems = _load_priors(paths, priors_text)
+    sources, source_problems = load_sources(paths.seeds, paths.shown(paths.seeds))
+    problems += source_problems
+    evidence_shown = paths.shown(paths.evidence)
+    if evidence_text is not None:
+        evidence, evidence_problems = parse_rows(evidence_text, evidence_shown)
+        problems += evidence_problems
+    elif paths.evidence.exists():
+        evidence, evidence_problems = read_evidence(paths.evidence, evidence_shown)
+        problems += evidence_problems
+    else:
+        evidence = []
+        problems.append(Problem(evidence_shown, None, "", "file is missing",
+                                "create it with the header row (see docs/formats.md)"))
+    claims = {c.id for s in sources for c in s.claims}
+    problems += check_evidence(evidence, priors, indicators, claims,
+                               evidence_shown, check_sources=not source_problems)
+    if problems:
+        raise CaseError(problems)
+    hashes = {paths.shown(p): _hash(p) for p in (paths.priors, paths.evidence)}
+    hashes.update({paths.shown(p): _hash(p) for p in sorted(paths.seeds.glob("*.y*ml"))})
+    return Case(paths, priors, indicators, evidence, sources, hashes)
+
+
+def _load_priors(
+    paths: CasePaths, text: str | None = None
+) -> tuple[Priors | None, dict[str, Indicator], list[Problem]]:
+    shown = paths.shown(paths.priors)
+    if text is None:
+        document, problems = load_yaml(paths.priors, shown)
+    else:  # candidate text (edited priors), parsed exactly as the file would be
+        document, problems = parse_yaml(text, shown)
+    if document is None:
+        return None, {}, problems
+    problems = check_schema_version(document, shown)
+    if problems:
+        return None, {}, problems
+    problems = []
+
+    def bad(loc: tuple, message: str, fix: str) -> None:
+        dotted = ".".join(str(p) for p in loc)
+        problems.append(Problem(shown, line_of(document, loc), dotted, message, fix))
+
+    try:
+        priors = Priors.model_validate(to_plain(document))
+    except ValidationError as exc:
+        # the names in 'expectations' are still checked, so one run reports them too
+        for loc, message, fix in _unknown_names(*_raw_names(to_plain(document))):
+            bad(loc, message, fix)
+        return None, {}, pydantic_problems(exc, document, shown) + problems
+
+    problems += check_dynamics(priors, shown, document)
+
+    if priors.case != paths.name:
+        bad(("case",), f"is {priors.case!r} but the file is named {paths.name!r}",
+            f"set 'case: {paths.name}' or rename the file")
+    if sum(s.weight for s in priors.scenarios) <= 0:
+        bad(("scenarios",), "all scenario weights are zero", "give at least one positive weight")
+    scenario_ids = priors.scenario_ids
+    for index, sid in enumerate(scenario_ids):
+        if scenario_ids.index(sid) != index:
+            bad(("scenarios", index, "id"), f"duplicate scenario id {sid!r}", "make ids unique")
+    indicators = dict(STANDARD_INDICATORS)
+    for index, spec in enumerate(priors.indicators):
+        if spec.id in indicators:
+            bad(("indicators", index, "id"), f"indicator {spec.id!r} already exists",
+                "choose another id, or drop this entry to use the standard indicator")
+            continue
+        indicators[spec.id] = Indicator(spec.id, spec.label, spec.kind, spec.unit,
+                                        spec.description, spec.noise_log_sd)
+    unknown = {u[0]: u for u in _unknown_names(priors.expectations, indicators, scenario_ids)}
+    for ind_id, by_scenario in priors.expectations.items():
+        if ("expectations", ind_id) in unknown:
+            bad(*unknown["expectations", ind_id])
+            continue
+        for sid, expectation in by_scenario.items():
+            if ("expectations", ind_id, sid) in unknown:
+                bad(*unknown["expectations", ind_id, sid])
+                continue
+            issue = expectation.form_matches(indicators[ind_id].kind)
+            if issue:
+                bad(("expectations", ind_id, sid), issue, "restate the expectation")
+        for sid in scenario_ids:
+            if sid not in by_scenario:
+                bad(("expectations", ind_id), f"no expectation under scenario {sid!r}",
+                    f"add '{sid}: {{low: ..., high: ..., rationale: ...}}'")
+    if not problems:
+        for (ind_id, sid), expectation in _each_expectation(priors):
+            try:
+                prior_params(indicators[ind_id], expectation)
+            except (ValueError, ArithmeticError) as exc:
+                bad(("expectations", ind_id, sid), f"cannot be turned into a prior ({exc})",
+                    "widen the interval or give the distribution directly")
+    return (None if problems else priors), indicators, problems
+
+
+def _raw_names(plain: Any) -> tuple[dict, set[str], list[str] | None]:
+    """Expectations, indicator ids and scenario ids read from an unvalidated priors file."""
+    if not isinstance(plain, dict):
+        return {}, set(), None
+    declared = plain.get("indicators")
+    indicators = set(STANDARD_INDICATORS) | {
+        spec["id"] for spec in (declared if isinstance(declared, list) else [])
+        if isinstance(spec, dict) and isinstance(spec.get("id"), str)}
+    scenarios = plain.get("scenarios")
+    ids = [s["id"] for s in scenarios if isinstance(s, dict) and isinstance(s.get("id"), str)] \
+        if isinstance(scenarios, list) else None
+    expectations = plain.get("expectations")
+    return (expectations if isinstance(expectations, dict) else {}), indicators, ids
+
+
+def _unknown_names(
+    expectations: dict, indicators: Iterable[str], scenario_ids: list[str] | None
+) -> list[tuple[tuple, str, str]]:
+    """``(location, message, fix)`` for each unknown indicator or scenario in expectations.
+
+    ``scenario_ids`` of ``None`` (the scenarios themselves are unreadable) skips the
+    scenario check.
+    """
+    known = set(indicators)
+    out: list[tuple[tuple, str, str]] = []
+    for ind_id, by_scenario in expectations.items():
+        if ind_id not in known:
+            out.append((("expectations", ind_id), f"unknown indicator {ind_id!r}",
+                        f"use one of: {', '.join(sorted(known))}, or declare it under "
+                        "'indicators'"))
+            continue
+        if scenario_ids is None or not isinstance(by_scenario, dict):
+            continue
+        for sid in by_scenario:
+            if sid not in scenario_ids:
+                out.append((("expectations", ind_id, sid), f"unknown scenario {sid!r}",
+                            f"use one of: {', '.join(scenario_ids)}"))
+    return out
+
+
+def _each_expectation(priors: Priors):
+    for ind_id, by_scenario in priors.expectations.items():
+        for sid, expectation in by_scenario.items():
+            yield (ind_id, sid), expectation
+
+
+def check_evidence(
+    items: list[EvidenceItem],
+    priors: Priors | None,
+    indicators: dict[str, Indicator],
+    claims: set[str],
+    shown: str,
+    check_sources: bool = True,
+) -> list[Problem]:
+    """Cross-check evidence rows against the priors, indicators and source claims.
+
+    Parameters
+    ----------
+    items : list of EvidenceItem
+        Parsed rows.
+    priors : Priors or None
+        The case's priors; ``None`` when they failed to load (indicator checks are skipped).
+    indicators : dict
+        Standard plus case indicators.
+    claims : set of str
+        Known source claim ids.
+    shown : str
+        How the evidence file is named in messages.
+    check_sources : bool
+        Whether ``claims`` is complete (skip the check when the seeds failed to load).
+
+    Returns
+    -------
+    list of Problem
+        Every problem found.
+    """
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        def bad(column: str, message: str, fix: str, line: int = item.line) -> None:
+            problems.append(Problem(shown, line, column, message, fix))
+
+        if item.id in seen:
+            bad("id", f"duplicate evidence id {item.id!r} (first on line {seen[item.id]})",
+                "give the item a new id; to withdraw an item, retract it instead")
+        seen.setdefault(item.id, item.line)
+        indicator = indicators.get(item.indicator)
+        if priors is None:
+            pass
+        elif indicator is None or item.indicator not in priors.expectations:
+            known = ", ".join(priors.expectations)
+            bad("indicator", f"unknown indicator {item.indicator!r}", f"use one of: {known}")
+        else:
+            try:
+                parse_value(item.value, indicator.kind)
+            except ValueError as exc:
+                bad("value", str(exc), f"write a {indicator.kind} value (see docs/formats.md)")
+            try:
+                unit_factor(item.unit, indicator, item.days)
+            except ValueError as exc:
+                bad("unit", str(exc), f"use '{indicator.unit}'")
+        if check_sources and item.source not in claims:
+            bad("source", f"cites unknown source claim {item.source!r}",
+                "cite a claim id from the case's seeds/ folder or add the claim there")
+    return problems

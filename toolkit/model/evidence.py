@@ -1,0 +1,283 @@
+"""Evidence: the dated, sourced, graded observations of a case (``evidence/<case>.csv``).
+
+Items are never deleted; retraction is a status. Values may be exact, a range or a bound
+(see :func:`parse_value`), and ranges and bounds stay censored all the way to the engines.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from toolkit.core.errors import Problem
+from toolkit.core.yamlio import read_utf8
+from toolkit.families import PER_MONTHS
+from toolkit.families.observation import DAYS_PER_MONTH, Observation
+from toolkit.model.indicators import Indicator
+from toolkit.model.reliability import parse_reliability
+
+COLUMNS = (
+    "id", "reported_on", "period_start", "period_end", "indicator", "value", "unit",
+    "source", "reliability", "status", "note",
+)
+STATUSES = ("active", "retracted")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+)"
+_BOUND = re.compile(rf"^(>=|>|<=|<)\s*{_NUMBER}$")
+_RANGE = re.compile(rf"^{_NUMBER}\s*(?:-|\.\.|to)\s*{_NUMBER}$")
+_POINT = re.compile(rf"^{_NUMBER}$")
+_FRACTION = re.compile(r"^(\d+)\s*/\s*(\d+)$")
+_YES = {"yes", "y", "true"}
+_NO = {"no", "n", "false"}
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One row of the evidence ledger, with raw text kept for display and rewriting."""
+
+    id: str
+    reported_on: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    indicator: str
+    value: str
+    unit: str
+    source: str
+    reliability_text: str
+    reliability: float
+    status: str
+    note: str
+    line: int
+
+    @property
+    def active(self) -> bool:
+        """Whether the item counts (not retracted)."""
+        return self.status == "active"
+
+    @property
+    def days(self) -> int:
+        """Inclusive length of the observed period in days."""
+        return (self.period_end - self.period_start).days + 1
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    """A value as bounds on the total over the period (``high = inf``: open)."""
+
+    low: float
+    high: float
+    trials: int = 1
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def parse_value(text: str, kind: str) -> ParsedValue:
+    """Parse an evidence value for an indicator of ``kind``.
+
+    Parameters
+    ----------
+    text : str
+        ``"300000"``, ``"200-900"``, ``">=10"``, ``"yes"``, ``"3/4"`` ...
+    kind : str
+        Indicator kind.
+
+    Returns
+    -------
+    ParsedValue
+        Bounds before any rate-unit scaling.
+
+    Raises
+    ------
+    ValueError
+        With a message saying what is accepted.
+    """
+    raw = text.strip().lower()
+    if kind == "signal":
+        if raw in _YES or raw == "1":
+            return ParsedValue(1, 1, 1)
+        if raw in _NO or raw == "0":
+            return ParsedValue(0, 0, 1)
+        match = _FRACTION.match(raw)
+        if match and 0 < int(match.group(2)) and int(match.group(1)) <= int(match.group(2)):
+            k = int(match.group(1))
+            return ParsedValue(k, k, int(match.group(2)))
+        raise ValueError(f"{text!r} is not a signal value (use 1, 0, yes, no, or k/n)")
+    if kind == "occurrence":
+        if raw in _YES:
+            return ParsedValue(1, math.inf)
+        if raw in _NO:
+            return ParsedValue(0, 0)
+    if raw.startswith("-"):
+        what = "count" if kind in ("count", "occurrence") else "amount"
+        raise ValueError(f"{text!r} is negative; a {what} cannot be negative")
+    strict_step = 1 if kind in ("count", "occurrence") else 0
+    if match := _POINT.match(raw):
+        value = _number(match.group(1))
+        if kind == "amount" and value <= 0:
+            raise ValueError(f"{text!r}: an exact amount must be > 0 (use '<=x' for 'at most x')")
+        return ParsedValue(value, value)
+    if match := _RANGE.match(raw):
+        low, high = _number(match.group(1)), _number(match.group(2))
+        if low > high:
+            raise ValueError(f"range {text!r} has its low end above its high end")
+        return ParsedValue(low, high)
+    if match := _BOUND.match(raw):
+        op, value = match.group(1), _number(match.group(2))
+        if op == ">=":
+            return ParsedValue(value, math.inf)
+        if op == ">":
+            return ParsedValue(value + strict_step, math.inf)
+        if op == "<=":
+            return ParsedValue(0, value)
+        if value - strict_step < 0 or (kind == "amount" and value <= 0):
+            raise ValueError(f"{text!r} admits no possible value")
+        return ParsedValue(0, value - strict_step)
+    extra = ", yes, no" if kind == "occurrence" else ""
+    raise ValueError(
+        f"{text!r} is not a value (use a number, a range like 200-900, a bound like >=10{extra})"
+    )
+
+
+def unit_factor(unit: str, indicator: Indicator, days: int) -> float:
+    """Return the factor turning a value in ``unit`` into a total over the period.
+
+    Raises
+    ------
+    ValueError
+        If ``unit`` is neither the indicator's unit nor a rate of it.
+    """
+    unit = unit.strip()
+    if unit == indicator.unit:
+        return 1.0
+    base, _, per = unit.rpartition("/")
+    if indicator.kind != "signal" and base.strip() == indicator.unit and per.strip() in PER_MONTHS:
+        return days / (PER_MONTHS[per.strip()] * DAYS_PER_MONTH)
+    rates = "" if indicator.kind == "signal" else f" or a rate such as '{indicator.unit}/day'"
+    raise ValueError(f"unit {unit!r} does not fit {indicator.id} (use '{indicator.unit}'{rates})")
+
+
+def to_observation(item: EvidenceItem, indicator: Indicator) -> Observation:
+    """Reduce an item to the numbers the engines read (validated input assumed)."""
+    parsed = parse_value(item.value, indicator.kind)
+    factor = unit_factor(item.unit, indicator, item.days)
+    low, high = parsed.low * factor, parsed.high * factor
+    if indicator.kind in ("count", "occurrence") and factor != 1.0:
+        if low == high:
+            low = high = float(round(low))
+        else:
+            low = float(math.ceil(low - 1e-9))
+            high = high if math.isinf(high) else float(math.floor(high + 1e-9))
+    exposure = 1.0 if indicator.kind == "signal" else item.days / DAYS_PER_MONTH
+    return Observation(item.id, indicator.id, exposure, low, high, item.reliability, parsed.trials)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date") from None
+
+
+def read_evidence(path: Path, shown: str) -> tuple[list[EvidenceItem], list[Problem]]:
+    """Read the ledger and check each row on its own (cross-file checks live in ``case``).
+
+    Parameters
+    ----------
+    path : Path
+        ``evidence/<case>.csv``.
+    shown : str
+        How the file is named in messages.
+
+    Returns
+    -------
+    tuple
+        ``(items, problems)``; rows with problems are left out of ``items``.
+    """
+    text, problems = read_utf8(path, shown)
+    if text is None:
+        return [], problems
+    return parse_rows(text, shown)
+
+
+def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]]:
+    """Parse ledger text (header plus rows); see :func:`read_evidence`."""
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return [], [Problem(shown, None, "", "is empty", "start it with the header row")]
+    missing = [c for c in COLUMNS if c not in header and c != "note"]
+    if missing:
+        return [], [Problem(shown, 1, ", ".join(missing), "required column(s) missing",
+                            f"use the header: {','.join(COLUMNS)}")]
+    items: list[EvidenceItem] = []
+    line = 1
+    for row in reader:
+        start = line + 1
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(Problem(shown, start, "", f"has {len(row)} cells, header has "
+                                    f"{len(header)}", "quote cells that contain commas"))
+            continue
+        item, row_problems = _parse_row(dict(zip(header, row, strict=True)), start, shown)
+        problems.extend(row_problems)
+        if item is not None:
+            items.append(item)
+    return items, problems
+
+
+def _parse_row(cells: dict[str, str], line: int, shown: str) -> tuple[EvidenceItem | None, list]:
+    problems: list[Problem] = []
+
+    def bad(field: str, message: str, fix: str) -> None:
+        problems.append(Problem(shown, line, field, message, fix))
+
+    for column in COLUMNS:
+        if column != "note" and not cells.get(column, "").strip():
+            bad(column, "is empty", "fill in this required field")
+    if problems:
+        return None, problems
+    item_id = cells["id"].strip()
+    if not _ID.match(item_id):
+        bad("id", f"{item_id!r} is not a valid id", "use letters, digits, '-', '_' or '.'")
+    dates = {}
+    for column in ("reported_on", "period_start", "period_end"):
+        try:
+            dates[column] = _date(cells[column])
+        except ValueError as exc:
+            bad(column, str(exc), "write the date as YYYY-MM-DD")
+    if len(dates) == 3 and dates["period_end"] < dates["period_start"]:
+        bad("period_end", f"{dates['period_end']} is before period_start "
+            f"{dates['period_start']}", "make the period end on or after its start")
+    try:
+        reliability = parse_reliability(cells["reliability"])
+    except ValueError as exc:
+        reliability = 0.0
+        bad("reliability", str(exc), "use an Admiralty grade A1-F6 or a probability in [0, 1]")
+    status = cells["status"].strip().lower()
+    if status not in STATUSES:
+        bad("status", f"{cells['status']!r} is not a status", "use 'active' or 'retracted'")
+    if problems:
+        return None, problems
+    return EvidenceItem(
+        id=item_id, reported_on=dates["reported_on"], period_start=dates["period_start"],
+        period_end=dates["period_end"], indicator=cells["indicator"].strip(),
+        value=cells["value"].strip(), unit=cells["unit"].strip(), source=cells["source"].strip(),
+        reliability_text=cells["reliability"].strip(), reliability=reliability, status=status,
+        note=cells.get("note", "").strip(), line=line,
+    ), []
+
+
+def with_status(item: EvidenceItem, status: str) -> EvidenceItem:
+    """Return a copy of ``item`` with another status."""
+    return replace(item, status=status)

@@ -1,0 +1,155 @@
+"""Priors: the question, scenarios with prior weights, and per-scenario indicator expectations.
+
+Parsed from ``priors/<case>.yaml`` (see ``docs/formats.md``) into typed, validated objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from toolkit.model.indicators import Kind
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Period = Literal["day", "week", "month", "quarter", "year"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scenario(_Strict):
+    """One of a mutually exclusive, exhaustive set of end states at the horizon."""
+
+    id: Slug
+    label: str = Field(min_length=1)
+    weight: float = Field(ge=0, allow_inf_nan=False)
+    description: str = ""
+
+
+class GammaSpec(_Strict):
+    """A Gamma distribution of a rate per period."""
+
+    alpha: float = Field(gt=0, allow_inf_nan=False)
+    beta: float = Field(gt=0, allow_inf_nan=False)
+
+
+class LogNormalSpec(_Strict):
+    """A LogNormal distribution of an amount per period (parameters of the log)."""
+
+    mu: float = Field(allow_inf_nan=False)
+    sigma: float = Field(gt=0, allow_inf_nan=False)
+
+
+class BetaSpec(_Strict):
+    """A Beta distribution of a share."""
+
+    a: float = Field(gt=0, allow_inf_nan=False)
+    b: float = Field(gt=0, allow_inf_nan=False)
+
+
+class Expectation(_Strict):
+    """What one scenario makes us expect of one indicator.
+
+    Either a central interval (``low``, ``high``, ``level``) of the rate per ``per``, amount per
+    ``per`` or share, or the distribution itself (``gamma``, ``lognormal`` or ``beta``).
+    """
+
+    low: float | None = Field(default=None, allow_inf_nan=False)
+    high: float | None = Field(default=None, allow_inf_nan=False)
+    level: float = Field(default=0.9, gt=0, lt=1)
+    per: Period = "month"
+    gamma: GammaSpec | None = None
+    lognormal: LogNormalSpec | None = None
+    beta: BetaSpec | None = None
+    rationale: str = Field(min_length=1)
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Expectation:
+        distributions = [d for d in (self.gamma, self.lognormal, self.beta) if d is not None]
+        has_interval = self.low is not None or self.high is not None
+        if has_interval and distributions:
+            raise ValueError("give either low/high or a distribution, not both")
+        if not has_interval and not distributions:
+            raise ValueError("give low and high (an interval) or a distribution")
+        if len(distributions) > 1:
+            raise ValueError("give only one distribution")
+        if has_interval:
+            if self.low is None or self.high is None:
+                raise ValueError("an interval needs both low and high")
+            if self.low >= self.high:
+                raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
+
+    def form_matches(self, kind: Kind) -> str | None:
+        """Return a problem description if this expectation does not fit ``kind``."""
+        if self.low is not None and self.high is not None:
+            if kind == "signal" and not (0 < self.low and self.high < 1):
+                return "a share interval must lie strictly inside (0, 1)"
+            if kind != "signal" and self.low <= 0:
+                return f"low must be > 0 for a {kind} indicator (use a small positive number)"
+            return None
+        wanted = {"count": "gamma", "occurrence": "gamma", "amount": "lognormal", "signal": "beta"}
+        given = next(n for n in ("gamma", "lognormal", "beta") if getattr(self, n) is not None)
+        if given != wanted[kind]:
+            return f"a {kind} indicator takes a '{wanted[kind]}' distribution, not '{given}'"
+        return None
+
+
+class IndicatorSpec(_Strict):
+    """An indicator a case adds to the standard registry."""
+
+    id: Slug
+    label: str = Field(min_length=1)
+    kind: Kind
+    unit: str = Field(min_length=1)
+    description: str = ""
+    noise_log_sd: float = Field(default=0.35, gt=0, allow_inf_nan=False)
+
+
+Months = Annotated[float, Field(gt=1, allow_inf_nan=False)]
+TransitionWeight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Dynamics(_Strict):
+    """Optional ``dynamics:`` section: how the scenarios (regimes) may change month by month.
+
+    Read only by the dynamic model (``toolkit.inference.dynamic``); every field has a default, so a
+    priors file without the section stays valid. Scenario ids are checked against the
+    scenarios by :func:`toolkit.model.dynamics.check_dynamics`.
+    """
+
+    typical_duration_months: Months | dict[str, Months] = 24.0
+    transitions: dict[str, dict[str, TransitionWeight]] = Field(default_factory=dict)
+    concentration: float = Field(default=20.0, gt=0, allow_inf_nan=False)
+    target: Slug | None = None
+
+
+class Priors(_Strict):
+    """The contents of ``priors/<case>.yaml``."""
+
+    schema_version: Literal[1]
+    case: str
+    title: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    horizon: dt.date
+    weight_concentration: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    scenarios: list[Scenario] = Field(min_length=2)
+    indicators: list[IndicatorSpec] = Field(default_factory=list)
+    expectations: dict[str, dict[str, Expectation]] = Field(min_length=1)
+    dynamics: Dynamics | None = None
+
+    @property
+    def scenario_ids(self) -> list[str]:
+        """Scenario ids in file order."""
+        return [s.id for s in self.scenarios]
+
+    @property
+    def weights(self) -> list[float]:
+        """Prior weights normalised to sum to 1."""
+        total = math.fsum(s.weight for s in self.scenarios)
+        return [s.weight / total for s in self.scenarios]

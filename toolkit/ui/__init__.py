@@ -1,0 +1,1 @@
+"""User interfaces: the ``scenarios`` command line and the notebook dashboards."""

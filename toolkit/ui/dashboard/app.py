@@ -1,0 +1,435 @@
+"""The forecast dashboard: prior sliders, expectation inputs, evidence what-ifs, live charts.
+
+Plain Python first, widgets second: :class:`Dashboard` can be driven without a kernel
+(set ``slider.value``, call ``button.click()``), which is how the tests use it.
+
+How a change flows:
+
+* a weight slider -> :func:`toolkit.outputs.forecast.assemble` on the cached engine result with the
+  new weights (no engine rerun: ``P(k | evidence) ∝ w_k m_k``);
+* an expectation, inclusion or reliability change -> the exact engine reruns (milliseconds);
+  the PyMC engine reruns only when "Run" is pressed, reusing its engine (and so its compiled
+  model) as long as draws and chains stay the same;
+* every change is debounced: controls report on release, and changes arriving within
+  ``debounce`` seconds of each other cause one redraw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+
+from toolkit.core.errors import CaseError
+from toolkit.inference.engines import Engine, EngineResult, get_engine
+from toolkit.model.case import load_case
+from toolkit.model.evidence import EvidenceItem
+from toolkit.outputs.forecast import Forecast, assemble, default_seed
+from toolkit.outputs.report import export_charts
+from toolkit.outputs.watch import WatchEntry, watch
+from toolkit.store.priors_edit import save_priors
+from toolkit.ui.dashboard.controls import (
+    EvidenceControls,
+    ExpectationControls,
+    WeightControls,
+    html,
+)
+from toolkit.ui.dashboard.debounce import Debouncer
+from toolkit.ui.dashboard.panels import DynamicPanel, WatchPanel
+from toolkit.ui.dashboard.views import (
+    diagnostics_html,
+    drivers_html,
+    esc,
+    probability_svg,
+    summary_html,
+    trail_svg,
+)
+from toolkit.ui.dashboard.whatif import WhatIf
+
+EXPORT_FORMATS = ("png", "svg", "pdf")
+
+
+class Dashboard:
+    """Interactive forecast of one case.
+
+    Parameters
+    ----------
+    root : Path
+        Case root (holds ``priors/``); exports go to ``root / "reports"``.
+    case : str
+        Case slug.
+    as_of : date, optional
+        Forecast date (default: today).
+    debounce : float
+        Seconds of quiet before a redraw inside a kernel (0: redraw at once).
+    engine_factory : callable
+        ``engine_factory(name, **options) -> Engine``; :func:`toolkit.inference.engines.get_engine`.
+    dynamic_runner : callable, optional
+        ``dynamic_runner(case, progress=..., as_of=..., seed=..., weights=...)`` for the
+        "Run dynamic model" button; default :func:`toolkit.outputs.dynamic_forecast.run_dynamic`.
+
+    Attributes
+    ----------
+    weight_sliders : dict
+        Scenario id -> ``FloatSlider`` of its prior weight.
+    expectation_inputs : dict
+        ``(indicator, scenario)`` -> :class:`~toolkit.ui.dashboard.controls.ExpectationRow`.
+    evidence_include, evidence_reliability : dict
+        Item id -> ``Checkbox`` / ``Dropdown``.
+    engine_runs : Counter
+        Engine runs so far, by engine name.
+    """
+
+    def __init__(self, root: Path, case: str, as_of: dt.date | None = None,
+                 debounce: float = 0.15,
+                 engine_factory: Callable[..., Engine] = get_engine,
+                 dynamic_runner: Callable[..., Any] | None = None):
+        self.root = Path(root)
+        self.dynamic_runner = dynamic_runner
+        self.whatif = WhatIf(load_case(self.root, case), as_of)
+        self.seed = default_seed(case)
+        self.engine_factory = engine_factory
+        self.engine_runs: Counter[str] = Counter()
+        self.last_update_ms = float("nan")
+        self.last_export: list[Path] = []
+        self._results: dict[str, tuple[int, EngineResult, list[EvidenceItem], dict]] = {}
+        self._pymc: tuple[tuple[int, int], Engine] | None = None
+        self._forecast: Forecast | None = None
+        self._build_widgets()
+        self._request = Debouncer(self.refresh, debounce, self._show_error)
+        self.refresh()
+
+    # -- construction ---------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        case = self.whatif.base
+        self.weights = WeightControls(case)
+        self.weight_sliders = self.weights.sliders
+        order, notes = self._indicator_order()
+        self.expectations = ExpectationControls(case, self.whatif, order, notes)
+        self.expectation_inputs = self.expectations.rows
+        self.evidence = EvidenceControls(self.whatif)
+        self.evidence_include = self.evidence.include
+        self.evidence_reliability = self.evidence.reliability
+        self.engine_picker = w.ToggleButtons(
+            options=[("exact (live)", "exact"), ("PyMC (press Run)", "pymc")], value="exact")
+        self.draws = w.BoundedIntText(value=1000, min=100, max=20000, step=100,
+                                      description="draws", layout=w.Layout(width="170px"))
+        self.chains = w.BoundedIntText(value=4, min=1, max=16, description="chains",
+                                       layout=w.Layout(width="150px"))
+        self.run_button = w.Button(description="Run PyMC", icon="play", button_style="primary")
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="PyMC",
+                                        layout=w.Layout(width="330px"))
+        self.progress_text = html("")
+        self.export_button = w.Button(description="Export charts", icon="download")
+        self.export_button.add_class("export-button")
+        self.replace_exports = w.Checkbox(value=False, description="replace files of another run",
+                                          indent=False, layout=w.Layout(width="230px"))
+        self.save_button = w.Button(description="Save priors", icon="save",
+                                    button_style="warning")
+        self.save_button.add_class("save-priors-button")
+        self.status = html("")
+        self.status.add_class("dashboard-status")
+        self.summary = html("")
+        self.summary.add_class("forecast-summary")
+        self.probability_chart = html("")
+        self.probability_chart.add_class("probability-chart")
+        self.trail_chart = html("")
+        self.drivers_view = html("")
+        self.diagnostics_view = html("")
+        self.watch_panel = WatchPanel(self._rank_inputs)
+        self.dynamic_panel = DynamicPanel(self._dynamic_inputs, self.dynamic_runner)
+        for slider in self.weight_sliders.values():
+            slider.observe(self._on_weight, names="value")
+        for (ind, sid), row in self.expectation_inputs.items():
+            for widget in (row.low, row.high, row.per):
+                if widget is not None:
+                    widget.observe(self._expectation_handler(ind, sid), names="value")
+        for item_id, box in self.evidence_include.items():
+            box.observe(self._evidence_handler(item_id), names="value")
+        for item_id, menu in self.evidence_reliability.items():
+            menu.observe(self._evidence_handler(item_id), names="value")
+        self.engine_picker.observe(lambda _: self._request(), names="value")
+        self.run_button.on_click(lambda _: self.run_pymc())
+        self.export_button.on_click(lambda _: self.export())
+        self.save_button.on_click(lambda _: self.save_priors())
+        title = (f"<h3 style='margin:4px 0'>{esc(case.priors.title)}</h3>"
+                 f"<p style='margin:0 0 6px 0'>{esc(case.priors.question)}</p>")
+        engine_box = w.VBox([html("<b>Engine</b>"), self.engine_picker,
+                             w.HBox([self.draws, self.chains, self.run_button]),
+                             w.HBox([self.progress, self.progress_text])])
+        controls = w.VBox([self.weights.box, self.expectations.box, engine_box,
+                           w.HBox([self.export_button, self.replace_exports, self.save_button]),
+                           self.status],
+                          layout=w.Layout(flex="1 1 600px", max_width="680px"))
+        views = w.VBox([self.summary, self.probability_chart,
+                        w.Accordion([self.trail_chart, self.drivers_view,
+                                     self.diagnostics_view, self.watch_panel.box,
+                                     self.dynamic_panel.box],
+                                    titles=("Trail", "What moved it", "Diagnostics",
+                                            "What to watch next", "Dynamic model"),
+                                    selected_index=0)],
+                       layout=w.Layout(flex="1 1 560px", max_width="700px"))
+        columns = w.HBox([controls, views], layout=w.Layout(flex_flow="row wrap"))
+        self.widget = w.VBox([html(title), columns,
+                              w.Accordion([self.evidence.box], titles=("Evidence",),
+                                          selected_index=0)])
+
+    def _indicator_order(self) -> tuple[list[str], dict[str, str]]:
+        """Indicators by how far their evidence separates the scenarios (log BF spread)."""
+        case = self.whatif.base
+        items, _ = self.whatif.selection()
+        result = self.engine_factory("exact").run(case, case.observations(items), self.seed)
+        self.engine_runs["exact"] += 1
+        spread: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(case.priors.scenarios)))
+        counts: Counter[str] = Counter()
+        for item, row in zip(items, result.increments, strict=True):
+            spread[item.indicator] = spread[item.indicator] + row
+            counts[item.indicator] += 1
+        score = {ind: float(np.ptp(spread[ind])) if counts[ind] else 0.0
+                 for ind in case.used_indicators}
+        order = sorted(case.used_indicators, key=lambda ind: -score[ind])
+        notes = {ind: f"{counts[ind]} item{'s' if counts[ind] != 1 else ''}, "
+                 f"log-BF spread {score[ind]:.1f}"
+                 for ind in order if counts[ind]}
+        return order, notes
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- reacting to controls ---------------------------------------------------------------
+    def _on_weight(self, _change: dict) -> None:
+        self.weights.update_shares()
+        self._request()
+
+    def _expectation_handler(self, ind: str, sid: str) -> Callable[[dict], None]:
+        def handler(_change: dict) -> None:
+            row = self.expectation_inputs[(ind, sid)]
+            problem = self.whatif.set_interval(ind, sid, row.low.value, row.high.value,
+                                               row.per.value if row.per is not None else None)
+            if problem:
+                self._set_status(f"{ind} under {sid}: {problem} (not applied)", error=True)
+                return
+            self._request()
+        return handler
+
+    def _evidence_handler(self, item_id: str) -> Callable[[dict], None]:
+        def handler(_change: dict) -> None:
+            self.whatif.include(item_id, self.evidence_include[item_id].value)
+            self.whatif.set_reliability(item_id, float(self.evidence_reliability[item_id].value))
+            self._request()
+        return handler
+
+    # -- computing ----------------------------------------------------------------------
+    @property
+    def forecast(self) -> Forecast:
+        """The forecast currently shown."""
+        assert self._forecast is not None
+        return self._forecast
+
+    def _exact_result(self) -> tuple[EngineResult, list[EvidenceItem], dict]:
+        cached = self._results.get("exact")
+        if cached is None or cached[0] != self.whatif.version:
+            items, excluded = self.whatif.selection()
+            case = self.whatif.case()
+            result = self.engine_factory("exact").run(case, case.observations(items), self.seed)
+            self.engine_runs["exact"] += 1
+            cached = (self.whatif.version, result, items, excluded)
+            self._results["exact"] = cached
+        return cached[1], cached[2], cached[3]
+
+    def refresh(self) -> Forecast | None:
+        """Recompute the forecast from the controls and redraw every view.
+
+        Returns
+        -------
+        Forecast or None
+            The new forecast, or ``None`` when the controls describe no valid forecast
+            (the status line then says why and the last forecast stays on screen).
+        """
+        start = time.perf_counter()
+        weights = self.weights.weights()
+        if not np.all(np.isfinite(weights)) or weights.sum() <= 0:
+            self._set_status("Give at least one scenario a positive weight.", error=True)
+            return None
+        engine, note = "exact", ""
+        pymc = self._results.get("pymc")
+        if self.engine_picker.value == "pymc":
+            if pymc is not None and pymc[0] == self.whatif.version:
+                engine = "pymc"
+            elif pymc is None:
+                note = "Press Run to fit the PyMC model; showing the exact engine meanwhile."
+            else:
+                note = ("Inputs changed since the PyMC run: press Run to update it; showing "
+                        "the exact engine meanwhile.")
+        if engine == "pymc":
+            assert pymc is not None
+            _, result, items, excluded = pymc
+        else:
+            result, items, excluded = self._exact_result()
+        try:
+            forecast = assemble(self.whatif.case(), items, excluded, result, engine,
+                                self.whatif.as_of, self.seed, weights=weights)
+        except CaseError as exc:
+            self._set_status(str(exc), error=True)
+            return None
+        changes = self.whatif.changes()
+        forecast.extras = {**forecast.extras, "what_if": changes}
+        if changes:  # the forecast's inputs are the files plus these edits: say so
+            digest = hashlib.sha256("\n".join(changes).encode("utf-8")).hexdigest()
+            forecast.input_hashes = {**forecast.input_hashes, "what-if edits (dashboard)": digest}
+        self._forecast = forecast
+        self._draw(forecast)
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+        what_if = f" What-ifs in force: {'; '.join(changes)}." if changes else ""
+        self._set_status(f"{note} Updated in {self.last_update_ms:.0f} ms.{what_if}".strip())
+        return forecast
+
+    def _draw(self, forecast: Forecast) -> None:
+        self.summary.value = summary_html(forecast)
+        self.probability_chart.value = probability_svg(forecast)
+        self.trail_chart.value = trail_svg(forecast)
+        self.drivers_view.value = drivers_html(forecast)
+        self.diagnostics_view.value = diagnostics_html(forecast)
+        self.watch_panel.forecast_changed(self._inputs_key())
+
+    # -- panels run on request --------------------------------------------------------------
+    def _inputs_key(self) -> tuple:
+        return (self.whatif.version, tuple(np.round(self.weights.weights(), 12)))
+
+    def _rank_inputs(self) -> tuple[tuple, list[WatchEntry]]:
+        result, items, excluded = self._exact_result()
+        case = self.whatif.case()
+        exact = assemble(case, items, excluded, result, "exact", self.whatif.as_of, self.seed,
+                         weights=self.weights.weights())
+        return self._inputs_key(), watch(case, forecast=exact)[1]
+
+    def rank_indicators(self) -> list[WatchEntry]:
+        """Rank the indicators by expected entropy reduction (the "Rank indicators" button)."""
+        return self.watch_panel.update()
+
+    def _dynamic_inputs(self) -> tuple[Any, dict[str, Any]]:
+        return self.whatif.case(), {"as_of": self.whatif.as_of, "seed": self.seed,
+                                    "weights": self.weights.weights()}
+
+    def run_dynamic(self) -> Any:
+        """Run the dynamic model on the current inputs and show its timeline chart."""
+        return self.dynamic_panel.run()
+
+    def run_pymc(self) -> Forecast | None:
+        """Fit the PyMC engine on the current inputs, showing progress; then show its forecast.
+
+        Returns
+        -------
+        Forecast or None
+            The PyMC forecast, or ``None`` if the engine is unavailable or failed (the status
+            line says why; the exact engine keeps working).
+        """
+        self.run_button.disabled = True
+        self.progress.value = 0.0
+        self.progress.bar_style = ""
+        self._progress("starting", 0.0)
+        try:
+            key = (int(self.draws.value), int(self.chains.value))
+            if self._pymc is None or self._pymc[0] != key:
+                engine = self.engine_factory("pymc", draws=key[0], chains=key[1],
+                                             progress=self._progress)
+                self._pymc = (key, engine)
+            items, excluded = self.whatif.selection()
+            case = self.whatif.case()
+            version = self.whatif.version
+            result = self._pymc[1].run(case, case.observations(items), self.seed)
+            self.engine_runs["pymc"] += 1
+        except ImportError as exc:
+            return self._pymc_failed(f"The PyMC engine is unavailable here ({exc}). The exact "
+                                     "engine keeps working.")
+        except CaseError as exc:
+            return self._pymc_failed(f"The PyMC engine refused the case: {exc}")
+        except Exception as exc:  # any engine failure is shown, never lost
+            return self._pymc_failed(f"The PyMC run failed ({type(exc).__name__}: {exc}). "
+                                     "The exact engine keeps working.")
+        finally:
+            self.run_button.disabled = False
+        self._results["pymc"] = (version, result, items, excluded)
+        self.progress.value = 1.0
+        self.progress.bar_style = "success" if result.diagnostics.get("converged", True) \
+            else "danger"
+        self._progress("done", 1.0)
+        if self.engine_picker.value != "pymc":
+            self.engine_picker.value = "pymc"  # fires a (debounced) refresh
+        return self.refresh()
+
+    def _pymc_failed(self, message: str) -> None:
+        self.progress.bar_style = "danger"
+        self.progress_text.value = "failed"
+        self._set_status(message, error=True)
+        return None
+
+    def _progress(self, message: str, fraction: float) -> None:
+        self.progress.value = min(max(float(fraction), 0.0), 1.0)
+        self.progress_text.value = esc(message)
+
+    # -- writing --------------------------------------------------------------------------
+    def export(self, out_dir: Path | None = None,
+               formats: tuple[str, ...] = EXPORT_FORMATS) -> list[Path]:
+        """Write the current forecast's charts with :func:`toolkit.outputs.report.export_charts`.
+
+        Returns
+        -------
+        list of Path
+            Files written (empty if the export was refused; the status line says why).
+        """
+        out = Path(out_dir) if out_dir is not None else self.root / "reports"
+        self._set_status(f"Exporting charts to {out} ...")
+        try:
+            written = export_charts(self.forecast, out, list(formats), case=self.whatif.case(),
+                                    force=self.replace_exports.value)
+        except (CaseError, OSError) as exc:
+            hint = ("" if self.replace_exports.value else " Tick 'replace files of another "
+                    "run' to overwrite them, or export elsewhere.")
+            self._set_status(f"Export refused: {exc}{hint}", error=True)
+            return []
+        self.last_export = written
+        names = ", ".join(p.name for p in written)
+        self._set_status(f"Exported {len(written)} files to {out}: {names}")
+        return written
+
+    def save_priors(self) -> list[str]:
+        """Write the slider weights and edited intervals back to ``priors/<case>.yaml``.
+
+        Returns
+        -------
+        list of str
+            The values changed (empty when nothing changed or the save was refused).
+        """
+        case = self.whatif.base
+        weights = {sid: float(s.value) for sid, s in self.weight_sliders.items()}
+        try:
+            saved = save_priors(self.root, case.name, weights, self.whatif.edited_intervals())
+        except CaseError as exc:
+            self._set_status(f"Priors not saved: {exc}", error=True)
+            return []
+        if not saved.changes:
+            self._set_status("Priors unchanged: nothing to save.")
+            return []
+        self.whatif.rebase(load_case(self.root, case.name))
+        self.refresh()
+        self._set_status(f"Saved {len(saved.changes)} change(s) to {saved.path.name}; "
+                         f"previous file kept as {saved.backup.name if saved.backup else '-'}: "
+                         + "; ".join(saved.changes))
+        return saved.changes
+
+    # -- messages -------------------------------------------------------------------------
+    def _set_status(self, message: str, error: bool = False) -> None:
+        colour = "#B00020" if error else "#333333"
+        self.status.value = (f'<div style="color:{colour};white-space:pre-wrap">'
+                             f"{esc(message)}</div>")
+
+    def _show_error(self, exc: BaseException) -> None:
+        self._set_status(f"Update failed ({type(exc).__name__}: {exc})", error=True)
