@@ -190,7 +190,8 @@ def test_priors_given_as_distributions_convert_the_period() -> None:
                                                               0.35)
     assert (mu0, sigma0) == pytest.approx((0.3 - math.log(12.0), 0.6))
     assert beta_bernoulli.prior_from_distribution({"a": 8, "b": 2}) == (8.0, 2.0)
-    assert family_for("occurrence") is gamma_poisson
+    assert family_for("occurrence").name == family_for("count").name == "gamma_poisson"
+    assert family_for("occurrence").events and not family_for("count").events
 
 
 def test_sharp_posteriors_from_huge_counts() -> None:

@@ -23,7 +23,7 @@ from toolkit.model.indicators import Indicator
 from toolkit.outputs.forecast import run_forecast
 
 FAST = {"draws": 1000, "tune": 300, "chains": 4}
-KINDS = {"gp": "count", "nl": "amount", "bb": "signal"}
+KINDS = {"gamma_poisson": "count", "normal_lognormal": "amount", "beta_bernoulli": "signal"}
 
 
 # ------------------------------------------------------------------ a small synthetic case
@@ -129,7 +129,7 @@ def test_densities_match_the_families():
         kind = case.indicators[o.indicator].kind
         params = case.params[(o.indicator, "a")]
         layout = build_layout(case, [o])
-        fam_id = {"count": "gp", "occurrence": "gp", "amount": "nl", "signal": "bb"}[kind]
+        fam_id = family_for(kind).name
         fam = layout.families[fam_id]
         for group, link in fam.link_data.items():
             if not link["slot"].size:
@@ -199,7 +199,7 @@ def test_packed_model_data_hold_the_sampled_slots_and_their_links(bundled_case):
                                       link["slot"][final])
         np.testing.assert_array_equal(rows[:, 1], link["r"][final])
     n_items = {i: sum(o.indicator == i for o in obs) for i in bundled_case.used_indicators}
-    for f in ("gp", "nl", "bb"):
+    for f in ("gamma_poisson", "normal_lognormal", "beta_bernoulli"):
         fam = layout.families[f]
         assert all(fam.slots[s].prefix == n_items[fam.slots[s].indicator] for s in fam.sampled)
         block = data["slots"][row: row + fam.capacity]
@@ -217,7 +217,7 @@ def test_centring_matches_closed_form_posteriors_even_when_very_narrow(bundled_c
 
     items, _ = bundled_case.select(None)
     obs = bundled_case.observations(items)
-    fam = build_layout(bundled_case, obs).families["gp"]
+    fam = build_layout(bundled_case, obs).families["gamma_poisson"]
     centre(fam, bracket_slots(fam, obs))
     exact_only = fam.link_data["pois"]
     others = np.concatenate([fam.link_data[g]["slot"] for g in ("pois_any", "pois_cens")])
@@ -244,7 +244,8 @@ def test_the_model_carries_three_data_arrays(bundled_case):
     items, _ = bundled_case.select(None)
     model = build_model(build_layout(bundled_case, bundled_case.observations(items)))
     assert {v.name for v in model.data_vars} == {"slots", "links", "counts"}
-    assert {v.name for v in model.free_RVs} == {"z_gp", "z_nl", "z_bb"}
+    assert {v.name for v in model.free_RVs} == {"z_gamma_poisson", "z_normal_lognormal",
+                                                "z_beta_bernoulli"}
 
 
 def test_negative_binomial_reduces_to_poisson_density():
@@ -255,8 +256,8 @@ def test_negative_binomial_reduces_to_poisson_density():
     c_nb = dict(c_pois, phi=1e-7)
     c_pois = {k: np.array([[v]]) for k, v in c_pois.items()}
     c_nb = {k: np.array([[v]]) for k, v in c_nb.items()}
-    got = link_loglik(NP, "gp", "nb_cens", u[None, :], c_nb)[0]
-    want = link_loglik(NP, "gp", "pois_cens", u[None, :], c_pois)[0]
+    got = link_loglik(NP, "gamma_poisson", "nb_cens", u[None, :], c_nb)[0]
+    want = link_loglik(NP, "gamma_poisson", "pois_cens", u[None, :], c_pois)[0]
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert o.is_censored and case.indicators
 
@@ -290,7 +291,7 @@ def bundled_fit(bundled_case):
 @pytest.fixture(scope="session")
 def min_capacity(bundled_fit):
     cap = bundled_fit.diagnostics["model_structure"]
-    return {"gp": cap[0], "nl": cap[1], "bb": cap[2]}
+    return {"gamma_poisson": cap[0], "normal_lognormal": cap[1], "beta_bernoulli": cap[2]}
 
 
 @pytest.mark.slow

@@ -216,7 +216,7 @@ def test_predictions_draw_prior_intervals_and_observed_rates(forecast, bundled_c
 
 
 def test_observed_shapes_follow_the_value_grammar(forecast, bundled_case):
-    kinds = {i.id: bundled_case.indicators[i.indicator].kind for i in forecast.items}
+    kinds = {i.id: bundled_case.indicators[i.indicator].family for i in forecast.items}
     shapes = {o.item_id: observed_value(o, kinds[o.item_id]).shape
               for o in bundled_case.observations(forecast.items)}
     assert shapes["E08"] == "point"

@@ -1,30 +1,38 @@
-"""Likelihood families: one conjugate prior-likelihood pair per module.
+"""Likelihood families: one :class:`~toolkit.families.base.Family` object per likelihood.
 
-Each family works on one unconstrained parameter ``u`` per indicator and scenario and
-offers the same functions: ``prior_from_interval``, ``prior_from_distribution``,
-``log_prior_u``, ``log_lik_u`` (vectorised over a grid of ``u``), ``closed_form`` (the exact
-log marginal likelihood of exact observations, or ``None`` when censored ones are present)
-and ``bracket`` (where the posterior mass of ``u`` lies, for quadrature).
+Each family (``gamma_poisson``, ``normal_lognormal``, ``beta_bernoulli``) owns everything that
+depends on an indicator's kind: priors from intervals, the value grammar, the likelihood in
+NumPy and PyTensor, conjugate posteriors, predictives, watch-list bins and what the charts
+plot (see :mod:`toolkit.families.base`). Kinds map to families here and nowhere else:
+
+``count``
+    :class:`~toolkit.families.gamma_poisson.GammaPoisson` (whole-number totals).
+``occurrence``
+    :class:`~toolkit.families.gamma_poisson.GammaPoisson` with ``yes``/``no`` values.
+``amount``
+    :class:`~toolkit.families.normal_lognormal.NormalLogNormal`.
+``signal``
+    :class:`~toolkit.families.beta_bernoulli.BetaBernoulli`.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from toolkit.families.base import Family
+from toolkit.families.beta_bernoulli import BetaBernoulli
+from toolkit.families.gamma_poisson import GammaPoisson
+from toolkit.families.normal_lognormal import NormalLogNormal
 
-from toolkit.families import beta_bernoulli, gamma_poisson, normal_lognormal
-
-_BY_KIND: dict[str, ModuleType] = {
-    "count": gamma_poisson,
-    "occurrence": gamma_poisson,
-    "amount": normal_lognormal,
-    "signal": beta_bernoulli,
+_COUNTS = GammaPoisson()
+_AMOUNTS = NormalLogNormal()
+_SIGNALS = BetaBernoulli()
+_BY_KIND: dict[str, Family] = {
+    "count": _COUNTS,
+    "occurrence": GammaPoisson(events=True),
+    "amount": _AMOUNTS,
+    "signal": _SIGNALS,
 }
-
-
-def family_for(kind: str) -> ModuleType:
-    """Return the family module for an indicator kind."""
-    return _BY_KIND[kind]
-
+#: One instance per family name, in the PyMC engine's order.
+FAMILIES: dict[str, Family] = {f.name: f for f in (_COUNTS, _AMOUNTS, _SIGNALS)}
 
 PER_MONTHS: dict[str, float] = {
     "day": 12 / 365.25,
@@ -33,3 +41,11 @@ PER_MONTHS: dict[str, float] = {
     "quarter": 3.0,
     "year": 12.0,
 }
+
+
+def family_for(kind: str) -> Family:
+    """Return the family of an indicator kind (``count``, ``occurrence``, ``amount``, ...)."""
+    return _BY_KIND[kind]
+
+
+__all__ = ["FAMILIES", "PER_MONTHS", "Family", "family_for"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -47,13 +46,3 @@ class Observation:
     def is_censored(self) -> bool:
         """Whether the value is a range or a bound."""
         return not self.is_point
-
-
-def months_between(start_ordinal: int, end_ordinal: int) -> float:
-    """Return the inclusive length in months between two date ordinals."""
-    return (end_ordinal - start_ordinal + 1) / DAYS_PER_MONTH
-
-
-def is_open(bound: float) -> bool:
-    """Whether a bound is infinite (no upper limit)."""
-    return math.isinf(bound)

@@ -16,81 +16,20 @@ rate, log monthly amount or logit share) has a posterior, in one of three forms
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
 
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
+from toolkit.families.posterior import ParameterPosterior
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
 
 GRID_POINTS = 801
 _DROP = 40.0
-
-
-@dataclass(frozen=True)
-class ParameterPosterior:
-    """Posterior of one indicator's parameter ``u`` under one scenario.
-
-    Parameters
-    ----------
-    kind : str
-        Indicator kind.
-    prior : tuple of float
-        The family's prior parameters (for ``amount`` the third is the reporting noise).
-    method : {"closed form", "quadrature", "draws"}
-        Which representation holds.
-    conjugate : tuple of float, optional
-        Posterior family parameters (closed form): ``(alpha, beta)`` of the monthly rate,
-        ``(mu, sigma, noise)`` of the log monthly amount, ``(a, b)`` of the share.
-    nodes, weights : ndarray, optional
-        Points ``u`` and their normalised weights (quadrature grid or equally weighted draws).
-    dispersion : float
-        Negative-binomial dispersion ``phi`` of a count given its rate (PyMC engine's
-        extension: variance ``mean + phi mean^2``); 0 is the Poisson.
-    """
-
-    kind: str
-    prior: tuple[float, ...]
-    method: str
-    conjugate: tuple[float, ...] | None = None
-    nodes: np.ndarray | None = None
-    weights: np.ndarray | None = None
-    dispersion: float = 0.0
-
-
-def _log_posterior(kind: str, prior: tuple, observations: Sequence[Observation], u: np.ndarray):
-    family = family_for(kind)
-    total = family.log_prior_u(u, prior)
-    for obs in observations:
-        if obs.reliability > 0:
-            total = total + obs.reliability * family.log_lik_u(u, obs, prior)
-    return np.where(np.isnan(total), -np.inf, total)
-
-
-def _conjugate(kind: str, prior: tuple, observations: Sequence[Observation]) -> tuple:
-    r = np.array([o.reliability for o in observations], dtype=float)
-    if kind in ("count", "occurrence"):
-        alpha, beta = prior
-        y = np.array([o.low for o in observations], dtype=float)
-        t = np.array([o.exposure for o in observations], dtype=float)
-        return alpha + float(np.sum(r * y)), beta + float(np.sum(r * t))
-    if kind == "amount":
-        mu0, sigma0, noise = prior
-        x = np.array([math.log(o.low) - math.log(o.exposure) for o in observations], dtype=float)
-        precision = 1 / sigma0**2 + float(np.sum(r)) / noise**2
-        mean = (mu0 / sigma0**2 + float(np.sum(r * x)) / noise**2) / precision
-        return mean, math.sqrt(1 / precision), noise
-    a, b = prior
-    k = np.array([o.low for o in observations], dtype=float)
-    n = np.array([o.trials for o in observations], dtype=float)
-    return a + float(np.sum(r * k)), b + float(np.sum(r * (n - k)))
 
 
 def parameter_posterior(
@@ -120,16 +59,17 @@ def parameter_posterior(
     ParameterPosterior
         The posterior.
     """
+    family = family_for(kind)
     censored = any(o.is_censored for o in observations)
     if method == "closed form" or (method == "auto" and not censored):
         if censored:
             raise ValueError("censored observations have no closed-form posterior")
         return ParameterPosterior(kind, tuple(prior), "closed form",
-                                  conjugate=_conjugate(kind, prior, observations))
-    lo, hi = family_for(kind).bracket(prior, list(observations))
+                                  conjugate=family.conjugate(prior, observations))
+    lo, hi = family.bracket(prior, list(observations))
     for _ in range(80):
         u = np.linspace(lo, hi, 257)
-        values = _log_posterior(kind, prior, observations, u)
+        values = family.log_posterior_u(u, prior, observations)
         peak = values.max()
         width = hi - lo
         if not np.isfinite(peak):
@@ -146,7 +86,7 @@ def parameter_posterior(
     else:  # pragma: no cover - the integrand is log-concave, so this does not happen
         raise RuntimeError("could not locate the posterior bulk")
     nodes = np.linspace(lo, hi, points)
-    log_w = _log_posterior(kind, prior, observations, nodes)
+    log_w = family.log_posterior_u(nodes, prior, observations)
     weights = np.exp(log_w - log_w.max())
     weights[[0, -1]] *= 0.5
     return ParameterPosterior(kind, tuple(prior), "quadrature", nodes=nodes,
@@ -175,13 +115,7 @@ def from_draws(
         Equally weighted points ``u``.
     """
     draws = np.asarray(draws, dtype=float).ravel()
-    with np.errstate(divide="ignore"):
-        if kind in ("count", "occurrence"):
-            nodes = np.log(draws)
-        elif kind == "amount":
-            nodes = draws
-        else:
-            nodes = special.logit(draws)
+    nodes = family_for(kind).u_from_natural(draws)
     return ParameterPosterior(kind, tuple(prior), "draws", nodes=nodes,
                               weights=np.full(draws.size, 1.0 / draws.size),
                               dispersion=float(dispersion))
@@ -190,19 +124,11 @@ def from_draws(
 def sample_parameter(post: ParameterPosterior, size: int, rng: np.random.Generator) -> np.ndarray:
     """Draw the natural parameter from a closed-form or grid posterior (reference draws)."""
     if post.method == "closed form":
-        p = post.conjugate
-        if post.kind in ("count", "occurrence"):
-            return rng.gamma(p[0], 1 / p[1], size)
-        if post.kind == "amount":
-            return rng.normal(p[0], p[1], size)
-        return rng.beta(p[0], p[1], size)
+        return post.family.sample_conjugate(post.conjugate, size, rng)
     cdf = np.cumsum(post.weights)
     index = np.minimum(np.searchsorted(cdf, rng.random(size)), cdf.size - 1)
     step = post.nodes[1] - post.nodes[0] if post.method == "quadrature" else 0.0
-    u = post.nodes[index] + step * (rng.random(size) - 0.5)
-    if post.kind in ("count", "occurrence"):
-        return np.exp(u)
-    return u if post.kind == "amount" else special.expit(u)
+    return post.family.natural_from_u(post.nodes[index] + step * (rng.random(size) - 0.5))
 
 
 def indicator_posteriors(

@@ -14,15 +14,12 @@ total directly (the same independence the engines assume between overlapping ite
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from scipy import special, stats
 
-from toolkit.families.normal_lognormal import log_normal_interval
 from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
 
 if TYPE_CHECKING:
@@ -38,20 +35,6 @@ class ForecastLike(Protocol):
     items: list[EvidenceItem]
     engine: str
     extras: dict[str, Any]
-
-
-def _count_interval(mean: np.ndarray, low: float, high: float, phi: float) -> np.ndarray:
-    """``P(low <= Y <= high)`` for a Poisson (``phi = 0``) or negative-binomial count."""
-    if phi <= 0:
-        from toolkit.families.gamma_poisson import log_interval_probability
-
-        return np.exp(log_interval_probability(mean, low, high))
-    size = 1.0 / phi
-    p = size / (size + mean)
-    if math.isinf(high):
-        return stats.nbinom.sf(low - 1, size, p)
-    return stats.nbinom.cdf(high, size, p) - (stats.nbinom.cdf(low - 1, size, p)
-                                              if low > 0 else 0.0)
 
 
 def interval_probability(
@@ -76,63 +59,13 @@ def interval_probability(
     float
         The predictive probability.
     """
-    if post.kind in ("count", "occurrence"):
-        if post.method == "closed form":
-            a, b = post.conjugate
-            dist = stats.nbinom(a, b / (b + months))
-            if math.isinf(high):
-                return float(dist.sf(low - 1))
-            return float(dist.cdf(high) - (dist.cdf(low - 1) if low > 0 else 0.0))
-        values = _count_interval(np.exp(post.nodes) * months, low, high, post.dispersion)
-    elif post.kind == "amount":
-        log_t = math.log(months)
-        log_lo = math.log(low) if low > 0 else -math.inf
-        log_hi = math.log(high) if math.isfinite(high) else math.inf
-        if post.method == "closed form":
-            mu, sigma, noise = post.conjugate
-            scale = math.hypot(sigma, noise)
-            return float(np.exp(log_normal_interval((log_lo - log_t - mu) / scale,
-                                                    (log_hi - log_t - mu) / scale)))
-        noise = post.prior[2]
-        values = np.exp(log_normal_interval((log_lo - log_t - post.nodes) / noise,
-                                            (log_hi - log_t - post.nodes) / noise))
-    else:
-        n = int(signals)
-        if post.method == "closed form":
-            dist = stats.betabinom(n, *post.conjugate)
-            return float(dist.cdf(high) - (dist.cdf(low - 1) if low > 0 else 0.0))
-        share = special.expit(post.nodes)
-        values = stats.binom.cdf(high, n, share) - (
-            stats.binom.cdf(low - 1, n, share) if low > 0 else 0.0)
-    return float(np.sum(post.weights * np.nan_to_num(values)))
+    return post.family.interval_probability(post, low, high, months, signals)
 
 
 def cdf(post: ParameterPosterior, x: np.ndarray, months: float,
         signals: int | None = None) -> np.ndarray:
     """``P(Y <= x)`` of the window total for every ``x`` (whole numbers except for amount)."""
-    x = np.asarray(x, dtype=float)
-    if post.kind != "amount":
-        x = np.floor(x)
-    if post.kind in ("count", "occurrence"):
-        if post.method == "closed form":
-            a, b = post.conjugate
-            return stats.nbinom.cdf(x, a, b / (b + months))
-        mean = np.exp(post.nodes)[:, None] * months
-        if post.dispersion > 0:
-            size = 1.0 / post.dispersion
-            return post.weights @ stats.nbinom.cdf(x[None, :], size, size / (size + mean))
-        return post.weights @ special.gammaincc(x[None, :] + 1, mean)
-    if post.kind == "amount":
-        with np.errstate(divide="ignore"):
-            log_x = np.log(x) - math.log(months)
-        if post.method == "closed form":
-            mu, sigma, noise = post.conjugate
-            return special.ndtr((log_x - mu) / math.hypot(sigma, noise))
-        return post.weights @ special.ndtr((log_x[None, :] - post.nodes[:, None]) / post.prior[2])
-    if post.method == "closed form":
-        return stats.betabinom.cdf(x, int(signals), *post.conjugate)
-    return post.weights @ stats.binom.cdf(x[None, :], int(signals),
-                                          special.expit(post.nodes)[:, None])
+    return post.family.cdf(post, x, months, signals)
 
 
 @dataclass(frozen=True)

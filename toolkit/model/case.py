@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from toolkit.core.errors import CaseError, Problem, display_path
 from toolkit.core.validation import pydantic_problems
 from toolkit.core.yamlio import check_schema_version, line_of, load_yaml, parse_yaml, to_plain
-from toolkit.families import PER_MONTHS, family_for
+from toolkit.families import PER_MONTHS
 from toolkit.families.observation import Observation
 from toolkit.model.dynamics import check_dynamics
 from toolkit.model.evidence import (
@@ -146,21 +146,8 @@ class Case:
 
 def prior_params(indicator: Indicator, expectation: Expectation) -> tuple[float, ...]:
     """Convert an analyst's expectation into the family's prior parameters."""
-    family = family_for(indicator.kind)
-    per = PER_MONTHS[expectation.per]
-    if indicator.kind == "signal":
-        if expectation.beta is not None:
-            return family.prior_from_distribution(expectation.beta.model_dump())
-        return family.prior_from_interval(expectation.low, expectation.high, expectation.level)
-    if indicator.kind == "amount":
-        if expectation.lognormal is not None:
-            return family.prior_from_distribution(
-                expectation.lognormal.model_dump(), per, indicator.noise_log_sd)
-        return family.prior_from_interval(
-            expectation.low, expectation.high, expectation.level, per, indicator.noise_log_sd)
-    if expectation.gamma is not None:
-        return family.prior_from_distribution(expectation.gamma.model_dump(), per)
-    return family.prior_from_interval(expectation.low, expectation.high, expectation.level, per)
+    return indicator.family.prior(expectation, PER_MONTHS[expectation.per],
+                                  indicator.noise_log_sd)
 
 
 def _hash(path: Path) -> str:

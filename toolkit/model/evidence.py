@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.core.errors import Problem
 from toolkit.core.yamlio import read_utf8
-from toolkit.families import PER_MONTHS
+from toolkit.families import PER_MONTHS, family_for
 from toolkit.families.observation import DAYS_PER_MONTH, Observation
+from toolkit.families.values import ParsedValue
 from toolkit.model.indicators import Indicator
 from toolkit.model.reliability import parse_reliability
 
@@ -27,13 +27,6 @@ COLUMNS = (
 )
 STATUSES = ("active", "retracted")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+)"
-_BOUND = re.compile(rf"^(>=|>|<=|<)\s*{_NUMBER}$")
-_RANGE = re.compile(rf"^{_NUMBER}\s*(?:-|\.\.|to)\s*{_NUMBER}$")
-_POINT = re.compile(rf"^{_NUMBER}$")
-_FRACTION = re.compile(r"^(\d+)\s*/\s*(\d+)$")
-_YES = {"yes", "y", "true"}
-_NO = {"no", "n", "false"}
 
 
 @dataclass(frozen=True)
@@ -65,21 +58,8 @@ class EvidenceItem:
         return (self.period_end - self.period_start).days + 1
 
 
-@dataclass(frozen=True)
-class ParsedValue:
-    """A value as bounds on the total over the period (``high = inf``: open)."""
-
-    low: float
-    high: float
-    trials: int = 1
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
 def parse_value(text: str, kind: str) -> ParsedValue:
-    """Parse an evidence value for an indicator of ``kind``.
+    """Parse an evidence value for an indicator of ``kind`` (the kind's family reads it).
 
     Parameters
     ----------
@@ -98,51 +78,7 @@ def parse_value(text: str, kind: str) -> ParsedValue:
     ValueError
         With a message saying what is accepted.
     """
-    raw = text.strip().lower()
-    if kind == "signal":
-        if raw in _YES or raw == "1":
-            return ParsedValue(1, 1, 1)
-        if raw in _NO or raw == "0":
-            return ParsedValue(0, 0, 1)
-        match = _FRACTION.match(raw)
-        if match and 0 < int(match.group(2)) and int(match.group(1)) <= int(match.group(2)):
-            k = int(match.group(1))
-            return ParsedValue(k, k, int(match.group(2)))
-        raise ValueError(f"{text!r} is not a signal value (use 1, 0, yes, no, or k/n)")
-    if kind == "occurrence":
-        if raw in _YES:
-            return ParsedValue(1, math.inf)
-        if raw in _NO:
-            return ParsedValue(0, 0)
-    if raw.startswith("-"):
-        what = "count" if kind in ("count", "occurrence") else "amount"
-        raise ValueError(f"{text!r} is negative; a {what} cannot be negative")
-    strict_step = 1 if kind in ("count", "occurrence") else 0
-    if match := _POINT.match(raw):
-        value = _number(match.group(1))
-        if kind == "amount" and value <= 0:
-            raise ValueError(f"{text!r}: an exact amount must be > 0 (use '<=x' for 'at most x')")
-        return ParsedValue(value, value)
-    if match := _RANGE.match(raw):
-        low, high = _number(match.group(1)), _number(match.group(2))
-        if low > high:
-            raise ValueError(f"range {text!r} has its low end above its high end")
-        return ParsedValue(low, high)
-    if match := _BOUND.match(raw):
-        op, value = match.group(1), _number(match.group(2))
-        if op == ">=":
-            return ParsedValue(value, math.inf)
-        if op == ">":
-            return ParsedValue(value + strict_step, math.inf)
-        if op == "<=":
-            return ParsedValue(0, value)
-        if value - strict_step < 0 or (kind == "amount" and value <= 0):
-            raise ValueError(f"{text!r} admits no possible value")
-        return ParsedValue(0, value - strict_step)
-    extra = ", yes, no" if kind == "occurrence" else ""
-    raise ValueError(
-        f"{text!r} is not a value (use a number, a range like 200-900, a bound like >=10{extra})"
-    )
+    return family_for(kind).parse_value(text)
 
 
 def unit_factor(unit: str, indicator: Indicator, days: int) -> float:
@@ -157,25 +93,19 @@ def unit_factor(unit: str, indicator: Indicator, days: int) -> float:
     if unit == indicator.unit:
         return 1.0
     base, _, per = unit.rpartition("/")
-    if indicator.kind != "signal" and base.strip() == indicator.unit and per.strip() in PER_MONTHS:
+    takes_rates = indicator.family.takes_rates
+    if takes_rates and base.strip() == indicator.unit and per.strip() in PER_MONTHS:
         return days / (PER_MONTHS[per.strip()] * DAYS_PER_MONTH)
-    rates = "" if indicator.kind == "signal" else f" or a rate such as '{indicator.unit}/day'"
+    rates = f" or a rate such as '{indicator.unit}/day'" if takes_rates else ""
     raise ValueError(f"unit {unit!r} does not fit {indicator.id} (use '{indicator.unit}'{rates})")
 
 
 def to_observation(item: EvidenceItem, indicator: Indicator) -> Observation:
     """Reduce an item to the numbers the engines read (validated input assumed)."""
-    parsed = parse_value(item.value, indicator.kind)
-    factor = unit_factor(item.unit, indicator, item.days)
-    low, high = parsed.low * factor, parsed.high * factor
-    if indicator.kind in ("count", "occurrence") and factor != 1.0:
-        if low == high:
-            low = high = float(round(low))
-        else:
-            low = float(math.ceil(low - 1e-9))
-            high = high if math.isinf(high) else float(math.floor(high + 1e-9))
-    exposure = 1.0 if indicator.kind == "signal" else item.days / DAYS_PER_MONTH
-    return Observation(item.id, indicator.id, exposure, low, high, item.reliability, parsed.trials)
+    family = indicator.family
+    return family.observation(item.id, indicator.id, family.parse_value(item.value),
+                              unit_factor(item.unit, indicator, item.days), item.days,
+                              item.reliability)
 
 
 def _date(text: str) -> dt.date:

@@ -22,16 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["count", "occurrence", "amount", "signal"]
-KINDS: tuple[Kind, ...] = ("count", "occurrence", "amount", "signal")
+from toolkit.families import Family, family_for
 
-#: Likelihood family of each kind (prior - likelihood).
-FAMILY_OF_KIND: dict[str, str] = {
-    "count": "gamma-poisson",
-    "occurrence": "gamma-poisson",
-    "amount": "normal-lognormal",
-    "signal": "beta-bernoulli",
-}
+Kind = Literal["count", "occurrence", "amount", "signal"]
 
 
 @dataclass(frozen=True)
@@ -62,9 +55,9 @@ class Indicator:
     noise_log_sd: float = 0.35
 
     @property
-    def family(self) -> str:
-        """Return the name of the likelihood family."""
-        return FAMILY_OF_KIND[self.kind]
+    def family(self) -> Family:
+        """Return the likelihood family that reads this indicator's evidence."""
+        return family_for(self.kind)
 
 
 STANDARD_INDICATORS: dict[str, Indicator] = {

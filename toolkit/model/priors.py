@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from toolkit.families import family_for
 from toolkit.model.indicators import Kind
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -87,17 +88,7 @@ class Expectation(_Strict):
 
     def form_matches(self, kind: Kind) -> str | None:
         """Return a problem description if this expectation does not fit ``kind``."""
-        if self.low is not None and self.high is not None:
-            if kind == "signal" and not (0 < self.low and self.high < 1):
-                return "a share interval must lie strictly inside (0, 1)"
-            if kind != "signal" and self.low <= 0:
-                return f"low must be > 0 for a {kind} indicator (use a small positive number)"
-            return None
-        wanted = {"count": "gamma", "occurrence": "gamma", "amount": "lognormal", "signal": "beta"}
-        given = next(n for n in ("gamma", "lognormal", "beta") if getattr(self, n) is not None)
-        if given != wanted[kind]:
-            return f"a {kind} indicator takes a '{wanted[kind]}' distribution, not '{given}'"
-        return None
+        return family_for(kind).expectation_problem(kind, self)
 
 
 class IndicatorSpec(_Strict):

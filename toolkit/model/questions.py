@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.validation import field_name, pydantic_problems
 from toolkit.core.yamlio import check_schema_version, line_of, load_yaml, to_plain
+from toolkit.families import family_for
 from toolkit.families.observation import DAYS_PER_MONTH
+from toolkit.families.values import parse_condition_bounds
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
@@ -128,24 +130,10 @@ def parse_condition(text: str, kind: str, signals: int | None = None) -> Conditi
         raise ValueError(f"{text!r} is not a condition")
     op, sign, number = match.group(1), match.group(2), float(match.group(3).replace(",", ""))
     value = -number if sign else number
-    whole = kind != "amount"
-    top = float(signals) if kind == "signal" and signals is not None else math.inf
-    if op in ("==", "="):
-        if not whole:
-            raise ValueError(f"{text!r}: an amount is never exactly one number; use a bound")
-        low = high = value
-        if value != math.floor(value):
-            low, high = math.inf, -math.inf
-    elif op == ">=":
-        low, high = (math.ceil(value) if whole else value), top
-    elif op == ">":
-        low, high = (math.floor(value) + 1 if whole else value), top
-    elif op == "<=":
-        low, high = 0.0, (math.floor(value) if whole else value)
-    else:
-        low, high = 0.0, (math.ceil(value) - 1 if whole else value)
-    low = max(float(low), 0.0)
-    high = min(float(high), top)
+    family = family_for(kind)
+    whole = family.whole_totals
+    top = float(signals) if family.counts_signals and signals is not None else math.inf
+    low, high = parse_condition_bounds(text, op, value, whole, top)
     if low > high or (not whole and high <= 0):
         raise ValueError(f"{text!r} admits no possible total")
     if low <= 0 and high >= top:
@@ -234,10 +222,11 @@ def check_questions(
         if indicator is None or q.indicator not in case.priors.expectations:
             bad((*at, "indicator"), f"unknown indicator {q.indicator!r}", f"use one of: {known}")
         else:
-            if indicator.kind == "signal" and q.signals is None:
+            counts_signals = indicator.family.counts_signals
+            if counts_signals and q.signals is None:
                 bad((*at, "signals"), f"is required: {q.indicator} is a signal indicator",
                     "say how many signals the window holds, e.g. 'signals: 5'")
-            elif indicator.kind != "signal" and q.signals is not None:
+            elif not counts_signals and q.signals is not None:
                 bad((*at, "signals"), f"applies only to signal indicators, not {indicator.kind}",
                     "remove it")
             else:

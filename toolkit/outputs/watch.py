@@ -22,20 +22,14 @@ The number of signals per quarter for ``signal`` indicators is an input (default
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from toolkit.families import family_for
 from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
-from toolkit.inference.predictive import cdf
 from toolkit.model.case import Case
 from toolkit.outputs.forecast import Forecast, run_forecast
-
-MAX_EXACT_SUPPORT = 4000
-TAIL = 1e-12
-AMOUNT_BINS = 4000
 
 
 def entropy_bits(p: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -70,22 +64,6 @@ def expected_entropy_reduction(prior: np.ndarray, likelihood: np.ndarray) -> tup
     return max(float(entropy_bits(prior)) - expected, 0.0), expected
 
 
-def _upper_point(post: ParameterPosterior, months: float) -> float:
-    if post.method == "closed form":
-        a, b = post.conjugate
-        return float(stats.nbinom.isf(TAIL, a, b / (b + months)))
-    top = post.nodes[post.weights > TAIL * 1e-3].max()
-    return float(stats.poisson.isf(TAIL, math.exp(top) * months))
-
-
-def _bin_edges(upper: float) -> np.ndarray:
-    """Upper ends (inclusive) of whole-number bins covering 0..upper."""
-    if upper <= MAX_EXACT_SUPPORT:
-        return np.arange(0, int(upper) + 1, dtype=float)
-    wide = np.geomspace(200, upper, MAX_EXACT_SUPPORT - 200)
-    return np.unique(np.concatenate([np.arange(0, 200), np.floor(wide)]))
-
-
 def predictive_table(
     posts: dict[str, ParameterPosterior], kind: str, months: float, signals: int
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -98,28 +76,7 @@ def predictive_table(
         ``exact`` says whether every bin is a single value.
     """
     rows = list(posts.values())
-    if kind == "signal":
-        edges = np.arange(0, signals + 1, dtype=float)
-        cdfs = np.array([cdf(p, edges, months, signals) for p in rows])
-        exact = True
-    elif kind == "amount":
-        centres, scales = [], []
-        for p in rows:
-            if p.method == "closed form":
-                centres.append(p.conjugate[0])
-                scales.append(math.hypot(p.conjugate[1], p.conjugate[2]))
-            else:
-                centres += [p.nodes.min(), p.nodes.max()]
-                scales.append(p.prior[2])
-        span = 9 * max(scales)
-        log_edges = np.linspace(min(centres) - span, max(centres) + span, AMOUNT_BINS)
-        edges = np.exp(log_edges + math.log(months))
-        cdfs = np.array([cdf(p, edges, months) for p in rows])
-        exact = False
-    else:
-        edges = _bin_edges(max(_upper_point(p, months) for p in rows))
-        cdfs = np.array([cdf(p, edges, months) for p in rows])
-        exact = edges.size == edges[-1] + 1
+    edges, cdfs, exact = family_for(kind).watch_bins(rows, months, signals)
     cdfs = np.concatenate([cdfs, np.ones((len(rows), 1))], axis=1)
     probabilities = np.diff(cdfs, axis=1, prepend=0.0)
     return edges, np.clip(probabilities, 0.0, None), exact

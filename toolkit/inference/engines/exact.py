@@ -56,7 +56,7 @@ def solve(tasks: Sequence[Task], observations: Sequence[Observation]) -> np.ndar
         chosen = [observations[i] for i in task.items]
         exact = family_for(task.kind).closed_form(task.params, chosen) if chosen else 0.0
         if exact is None:
-            pending[family_for(task.kind).__name__].append(t)
+            pending[family_for(task.kind).name].append(t)
         else:
             out[t] = exact
     for rows in pending.values():

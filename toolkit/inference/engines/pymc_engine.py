@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.families import FAMILIES
 from toolkit.families.observation import Observation
 from toolkit.inference.engines.base import EngineResult
-from toolkit.inference.engines.pymc_layout import FAMILIES, Layout, bracket_slots, build_layout
+from toolkit.inference.engines.pymc_layout import Layout, bracket_slots, build_layout
 from toolkit.inference.engines.pymc_marginal import centre, estimate, natural
 from toolkit.inference.engines.pymc_model import sample
 from toolkit.model.case import Case
@@ -38,7 +39,6 @@ RHAT_MAX = 1.01
 ESS_MIN = 400.0
 KHAT_MAX = 0.7
 MCSE_MAX = 0.05
-PARAMETER_NAMES = {"gp": "rate", "nl": "log_amount", "bb": "share"}
 
 Progress = Callable[[str, float], None]
 
@@ -110,7 +110,7 @@ class PymcEngine:
         start = time.perf_counter()
         self._say("laying out the model", 0.02)
         unknown = sorted(set(self.dispersion) - {
-            i for i, ind in case.indicators.items() if ind.kind in ("count", "occurrence")})
+            i for i, ind in case.indicators.items() if ind.family.overdispersion})
         if unknown:
             raise ValueError(f"dispersion given for non-count indicators: {', '.join(unknown)}")
         layout = build_layout(case, observations, self.dispersion, self.min_capacity)
@@ -236,7 +236,8 @@ def _posterior(layout: Layout, u_draws: dict, diverging: np.ndarray) -> Any:
         names = [i for i in layout.indicator_kinds if finals.get((i, 0), ("",))[0] == f]
         if not names:
             continue
-        var, dim = PARAMETER_NAMES[f], f"{PARAMETER_NAMES[f]}_indicator"
+        var = FAMILIES[f].parameter_name
+        dim = f"{var}_indicator"
         stack = np.stack([
             np.stack([u_draws[f][..., finals[(i, k)][1]] for k in range(len(coords["scenario"]))],
                      axis=-1)

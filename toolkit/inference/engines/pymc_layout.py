@@ -10,38 +10,32 @@ last prefix of each indicator and scenario. Those *sampled* slots are the PyMC m
 unknowns (the posterior of every indicator parameter under every scenario); the earlier
 prefixes are only integrated by importance sampling (:mod:`.pymc_marginal`).
 
-Slots are grouped by likelihood family (``gp`` Gamma-Poisson / negative binomial, ``nl``
-Normal-LogNormal, ``bb`` Beta-Binomial). Each family's sampled slots are padded to a
-capacity (a power of two), so the compiled model depends only on the capacities: new
-evidence, new priors, new reliabilities or dispersions change only the data arrays, never
-the model structure. The data are packed into three arrays (:meth:`Layout.data`): the
-compiled model's wrapper costs about a second of compilation per data variable, and it
-cannot be cached across processes.
+Slots are grouped by likelihood family (:data:`toolkit.families.FAMILIES`, in that order).
+Each family's sampled slots are padded to a capacity (a power of two), so the compiled model
+depends only on the capacities: new evidence, new priors, new reliabilities or dispersions
+change only the data arrays, never the model structure. The data are packed into three
+arrays (:meth:`Layout.data`): the compiled model's wrapper costs about a second of
+compilation per data variable, and it cannot be cached across processes.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
-from toolkit.families import family_for
+from toolkit.families import FAMILIES
 from toolkit.families.observation import Observation
-from toolkit.inference.engines.pymc_densities import FIELDS, GROUPS, NB_GROUPS, gp_group
+from toolkit.inference.engines.pymc_densities import FIELDS, groups_of
 from toolkit.model.case import Case
 
-FAMILIES = ("gp", "nl", "bb")
-FAMILY_OF_KIND = {"count": "gp", "occurrence": "gp", "amount": "nl", "signal": "bb"}
 MIN_CAPACITY = 8
 #: Columns of the packed slot matrix, and of the packed link matrix before the fields.
 SLOT_COLUMNS = ("p1", "p2", "center", "scale")
 LINK_HEAD = ("slot", "r")
 LINK_WIDTH = len(LINK_HEAD) + max(len(fields) - len(LINK_HEAD) for fields in FIELDS.values())
 #: Default prior of a padding slot (never reported): a standard prior in ``u``.
-PAD_PARAMS = {"gp": (1.0, 1.0), "nl": (0.0, 1.0), "bb": (1.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -73,9 +67,10 @@ class FamilyLayout:
     def model_slots(self) -> np.ndarray:
         """The sampled slots' :data:`SLOT_COLUMNS`, padded to ``capacity`` rows."""
         block = np.empty((self.capacity, len(SLOT_COLUMNS)))
-        p1, p2 = (np.full(self.capacity, v) for v in PAD_PARAMS[self.family])
+        family = FAMILIES[self.family]
+        p1, p2 = (np.full(self.capacity, v) for v in family.pad_params)
         block[:, 0], block[:, 1] = p1, p2
-        block[:, 2], block[:, 3] = prior_moments(self.family, p1, p2)
+        block[:, 2], block[:, 3] = family.prior_moments(p1, p2)
         for column, name in enumerate(SLOT_COLUMNS):
             block[: len(self.sampled), column] = self.slot_data[name][self.sampled]
         return block
@@ -110,7 +105,8 @@ class Layout:
     @property
     def negative_binomial(self) -> bool:
         """Whether the count links include the negative-binomial groups."""
-        return any(g in self.families["gp"].link_data for g in NB_GROUPS)
+        return any(g in fam.link_data for f, fam in self.families.items()
+                   for g in FAMILIES[f].dispersion_groups)
 
     def groups(self) -> list[tuple[str, str]]:
         """The (family, group) pairs of the model, in the order of :meth:`data`'s counts."""
@@ -141,7 +137,7 @@ def group_order(structure: tuple[int, ...]) -> list[tuple[str, str]]:
     """The (family, group) pairs of a model structure, in a fixed order."""
     *capacities, nb = structure
     return [(f, g) for f, cap in zip(FAMILIES, capacities, strict=True) if cap
-            for g in GROUPS[f] + (NB_GROUPS if f == "gp" and nb else ())]
+            for g in groups_of(f, bool(nb))]
 
 
 def capacity_for(n: int) -> int:
@@ -186,7 +182,7 @@ def build_layout(
     kinds = {i: case.indicators[i].kind for i in indicators}
     families = {f: FamilyLayout(f) for f in FAMILIES}
     for indicator in indicators:
-        fam = families[FAMILY_OF_KIND[kinds[indicator]]]
+        fam = families[case.indicators[indicator].family.name]
         indices = by_indicator.get(indicator, [])
         for k, scenario in enumerate(scenarios):
             params = tuple(float(p) for p in case.prior_params(indicator, scenario))
@@ -206,16 +202,18 @@ def _fill(fam: FamilyLayout, observations: list[Observation],
     overdispersed = any(v > 0 for v in dispersion.values())
     params = np.array([slot.params[:2] for slot in fam.slots], float).reshape(-1, 2)
     p1, p2 = params[:, 0].copy(), params[:, 1].copy()
-    center, scale = prior_moments(fam.family, p1, p2)  # until centred on the posterior
+    family = FAMILIES[fam.family]
+    center, scale = family.prior_moments(p1, p2)  # until centred on the posterior
     fam.slot_data = {"p1": p1, "p2": p2, "center": center, "scale": scale}
-    groups = GROUPS[fam.family] + (NB_GROUPS if fam.family == "gp" and overdispersed else ())
+    groups = groups_of(fam.family, overdispersed)
     rows: dict[str, list[dict[str, float]]] = {g: [] for g in groups}
     for s, slot in enumerate(fam.slots):
         for i in slot.item_indices:
             obs = observations[i]
             if obs.reliability <= 0:
                 continue
-            group, row = _link(fam.family, obs, slot, dispersion)
+            phi = float(dispersion.get(obs.indicator, 0.0))
+            group, row = family.link(obs, slot.params, phi)
             if group is not None:
                 rows[group].append({"slot": s, "r": obs.reliability, **row})
     fam.link_data = {
@@ -226,42 +224,10 @@ def _fill(fam: FamilyLayout, observations: list[Observation],
     }
 
 
-def _link(family: str, obs: Observation, slot: Slot,
-          dispersion: dict[str, float]) -> tuple[str | None, dict[str, float]]:
-    """The group and field values of one observation's link."""
-    if family == "gp":
-        phi = float(dispersion.get(obs.indicator, 0.0))
-        high = obs.high if math.isfinite(obs.high) else obs.low + 1.0
-        return gp_group(obs.low, obs.high, phi), {
-            "t": obs.exposure, "low": obs.low, "high": high, "phi": phi if phi > 0 else 1.0,
-            "open": float(not math.isfinite(obs.high))}
-    if family == "bb":
-        return "point", {"k": obs.low, "n": float(obs.trials)}
-    x_lo = math.log(obs.low) - math.log(obs.exposure) if obs.low > 0 else -math.inf
-    x_hi = (math.log(obs.high) - math.log(obs.exposure)) if math.isfinite(obs.high) else math.inf
-    return "point" if obs.is_point else "cens", {
-        "x_lo": x_lo if math.isfinite(x_lo) else 0.0,
-        "x_hi": x_hi if math.isfinite(x_hi) else 0.0,
-        "lo_open": float(not math.isfinite(x_lo)),
-        "hi_open": float(not math.isfinite(x_hi)),
-        "noise": slot.params[2],
-    }
-
-
-def prior_moments(family: str, p1: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of ``u`` under each slot's prior."""
-    if family == "gp":
-        return special.digamma(p1) - np.log(p2), np.sqrt(special.polygamma(1, p1))
-    if family == "nl":
-        return p1.copy(), p2.copy()
-    return (special.digamma(p1) - special.digamma(p2),
-            np.sqrt(special.polygamma(1, p1) + special.polygamma(1, p2)))
-
-
 def bracket_slots(fam: FamilyLayout, observations: list[Observation]) -> np.ndarray:
     """An interval of ``u`` per used slot holding its prior bulk and its data (for centring)."""
-    module = family_for({"gp": "count", "nl": "amount", "bb": "signal"}[fam.family])
+    family = FAMILIES[fam.family]
     return np.array([
-        module.bracket(slot.params, [observations[i] for i in slot.item_indices])
+        family.bracket(slot.params, [observations[i] for i in slot.item_indices])
         for slot in fam.slots
     ], float).reshape(-1, 2)

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import special
 
 from toolkit.core.mathutil import logsumexp
+from toolkit.families import FAMILIES
 from toolkit.inference.engines.pymc_densities import NP, link_loglik, log_prior
 from toolkit.inference.engines.pymc_layout import FamilyLayout
 
@@ -157,8 +158,4 @@ def _t_logpdf(u: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 def natural(family: str, u: np.ndarray) -> np.ndarray:
     """The natural parameter (monthly rate, log monthly amount, share) of ``u``."""
-    if family == "gp":
-        return np.exp(u)
-    if family == "nl":
-        return u
-    return special.expit(u)
+    return FAMILIES[family].natural_from_u(u)

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.families import FAMILIES
 from toolkit.inference.engines.pymc_densities import FIELDS, link_loglik, log_prior, pytensor_ops
-from toolkit.inference.engines.pymc_layout import FAMILIES, Layout
+from toolkit.inference.engines.pymc_layout import Layout
 
 _CACHE: dict[tuple[int, ...], Any] = {}
 _LOCK = threading.Lock()
@@ -44,7 +45,7 @@ def build_model(layout: Layout) -> Any:
     Returns
     -------
     pymc.Model
-        The model; free variables ``z_gp``, ``z_nl``, ``z_bb`` (families with slots only),
+        The model; a free variable ``z_<family name>`` per family with slots,
         data ``slots``, ``links`` and ``counts``.
     """
     import pymc as pm

@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
-from scipy import special
 
+from toolkit.families import Family
 from toolkit.families.observation import Observation
 from toolkit.outputs.charts.style import (
     INK,
@@ -61,18 +61,9 @@ def predicted_interval(case: Case, indicator: str, scenario: str,
         Monthly rate for count/occurrence, monthly reported amount for amount (reporting
         noise included), share for signal.
     """
-    kind = case.indicators[indicator].kind
     params = case.prior_params(indicator, scenario)
     q = np.array([(1 - level) / 2, 0.5, (1 + level) / 2])
-    if kind in ("count", "occurrence"):
-        alpha, beta = params
-        values = special.gammaincinv(alpha, q) / beta
-    elif kind == "amount":
-        mu0, sigma0, noise = params
-        values = np.exp(mu0 + math.hypot(sigma0, noise) * special.ndtri(q))
-    else:
-        a, b = params
-        values = special.betaincinv(a, b, q)
+    values = case.indicators[indicator].family.predicted_quantiles(params, q)
     return float(values[0]), float(values[1]), float(values[2])
 
 
@@ -94,24 +85,14 @@ class Observed:
         return "point" if self.low == self.high else "range"
 
 
-def observed_value(observation: Observation, kind: str) -> Observed:
+def observed_value(observation: Observation, family: Family) -> Observed:
     """The observed monthly rate (value / exposure months) or share of ``observation``."""
-    scale = observation.trials if kind == "signal" else observation.exposure
-    low = observation.low / scale
-    high = None if math.isinf(observation.high) else observation.high / scale
-    if kind == "signal":
-        return Observed(observation.item_id, low, high)
-    if high is not None and high <= 0:  # none observed: below one per window
-        return Observed(observation.item_id, None, 1.0 / observation.exposure)
-    return Observed(observation.item_id, low if low > 0 else None, high)
+    return Observed(observation.item_id, *family.observed_range(observation))
 
 
 def _axis_label(case: Case, indicator: str) -> str:
     spec = case.indicators[indicator]
-    if spec.kind == "signal":
-        return "share of signals pointing toward alignment" if spec.id == \
-            "diplomatic_alignment" else "share of signals (1 = yes)"
-    return f"{spec.unit} per month (log scale)"
+    return spec.family.axis_label(spec)
 
 
 @styled
@@ -173,12 +154,12 @@ def predictions_chart(forecast: Forecast, case: Case) -> Figure:
 def _panel(axis: Axes, forecast: Forecast, case: Case, indicator: str,
            observations: list[Observation]) -> None:
     spec = case.indicators[indicator]
-    log = spec.kind != "signal"
+    log = spec.family.chart_log_scale
     k = len(forecast.scenario_ids)
     n = len(observations)
     top = n + k
     predicted = [predicted_interval(case, indicator, sid) for sid in forecast.scenario_ids]
-    observed = [observed_value(o, spec.kind) for o in observations]
+    observed = [observed_value(o, spec.family) for o in observations]
     values = [v for lo, med, hi in predicted for v in (lo, hi)]
     values += [v for o in observed for v in (o.low, o.high) if v is not None]
     if log:

@@ -85,10 +85,11 @@ class ExpectationControls:
         self._by_indicator: dict[str, list[w.Widget]] = {}
         for ind in order:
             indicator = case.indicators[ind]
-            unit = "share of signals" if indicator.kind == "signal" else indicator.unit
+            per_period = indicator.family.takes_rates
+            unit = indicator.unit if per_period else "share of signals"
             children: list[w.Widget] = [html(
                 f"<i>{esc(indicator.kind)}, 90% interval of the {esc(unit)}"
-                f"{'' if indicator.kind == 'signal' else ' per period'} under each "
+                f"{' per period' if per_period else ''} under each "
                 "scenario</i>")]
             for k, scenario in enumerate(case.priors.scenarios):
                 exp = whatif.expectation(ind, scenario.id)
@@ -104,7 +105,7 @@ class ExpectationControls:
                     width="170px"), style={"description_width": "36px"})
                 per = None
                 parts: list[w.Widget] = [label, low, high]
-                if indicator.kind != "signal":
+                if per_period:
                     per = w.Dropdown(options=list(PERIODS), value=exp.per, description="per",
                                      layout=w.Layout(width="150px"),
                                      style={"description_width": "30px"})

@@ -1,0 +1,226 @@
+"""The :class:`Family` interface: everything that differs between indicator kinds.
+
+A family is one prior-likelihood pair on one unconstrained parameter ``u`` per indicator
+and scenario (log monthly rate, log monthly amount, logit share). It owns all the maths
+that depends on the kind, in the spirit of bambi's ``Family`` classes:
+
+* **priors** - fitting the prior to an analyst's 90% interval or distribution;
+* **evidence** - reading a value into bounds on a total, and an item into an observation;
+* **likelihood** - exact, censored and tempered, on a grid of ``u`` (NumPy) and in the
+  NumPy/PyTensor form the PyMC engine shares with its importance sampler;
+* **posteriors and predictives** - the conjugate update, the predictive probability and
+  CDF of a future window's total, the bins of the watch list;
+* **charts** - what a scenario predicts and what an item observed, on one scale.
+
+Outside :mod:`toolkit.families` no code branches on an indicator's kind: it asks the
+indicator's family (:func:`toolkit.families.family_for`).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from toolkit.families.observation import DAYS_PER_MONTH, Observation
+from toolkit.families.values import ParsedValue
+
+if TYPE_CHECKING:
+    from toolkit.families.posterior import ParameterPosterior
+
+Params = tuple[float, ...]
+
+
+class Family(ABC):
+    """One likelihood family (see the module docstring for what it owns).
+
+    Attributes
+    ----------
+    name : str
+        The family's one name (``gamma_poisson``, ``normal_lognormal``, ``beta_bernoulli``).
+    distribution : str
+        The key of a directly given prior in a priors file (``gamma``, ``lognormal``,
+        ``beta``).
+    takes_rates : bool
+        Whether values may be given as rates (``drones/day``) and expectations per period.
+    whole_totals : bool
+        Whether window totals are whole numbers.
+    counts_signals : bool
+        Whether a window holds a stated number of signals (questions need ``signals:``).
+    overdispersion : bool
+        Whether the PyMC engine's negative-binomial extension applies.
+    parameter_name : str
+        Name of the natural parameter in saved PyMC posteriors (``rate``, ...).
+    link_groups, link_fields : tuple of str
+        The PyMC engine's link groups (likelihood forms) and their data fields.
+    dispersion_groups : tuple of str
+        Link groups added when an indicator is overdispersed (PyMC engine).
+    pad_params : tuple of float
+        Prior parameters of a PyMC padding slot (never reported).
+    chart_log_scale : bool
+        Whether the predictions chart draws this family on a log axis.
+    """
+
+    name: ClassVar[str]
+    distribution: ClassVar[str]
+    takes_rates: ClassVar[bool] = True
+    whole_totals: ClassVar[bool] = True
+    counts_signals: ClassVar[bool] = False
+    overdispersion: ClassVar[bool] = False
+    parameter_name: ClassVar[str]
+    link_groups: ClassVar[tuple[str, ...]]
+    dispersion_groups: ClassVar[tuple[str, ...]] = ()
+    link_fields: ClassVar[tuple[str, ...]]
+    pad_params: ClassVar[tuple[float, float]]
+    chart_log_scale: ClassVar[bool] = True
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}>"
+
+    # --- priors ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def prior(self, expectation: Any, per_months: float, noise_log_sd: float) -> Params:
+        """Prior parameters from an expectation (a 90% interval or a distribution).
+
+        Parameters
+        ----------
+        expectation : toolkit.model.priors.Expectation
+            ``low``, ``high``, ``level``, or the distribution named :attr:`distribution`.
+        per_months : float
+            Length of the expectation's period in months.
+        noise_log_sd : float
+            The indicator's reporting noise (read by ``normal_lognormal`` only).
+        """
+
+    def expectation_problem(self, kind: str, expectation: Any) -> str | None:
+        """A problem description if ``expectation`` does not fit this family, else ``None``."""
+        if expectation.low is not None and expectation.high is not None:
+            if expectation.low <= 0:
+                return f"low must be > 0 for a {kind} indicator (use a small positive number)"
+            return None
+        given = next(n for n in ("gamma", "lognormal", "beta")
+                     if getattr(expectation, n) is not None)
+        if given != self.distribution:
+            return f"a {kind} indicator takes a '{self.distribution}' distribution, not '{given}'"
+        return None
+
+    # --- evidence -------------------------------------------------------------------------
+
+    @abstractmethod
+    def parse_value(self, text: str) -> ParsedValue:
+        """Read an evidence value into bounds on the period's total (before rate units).
+
+        Raises
+        ------
+        ValueError
+            With a message saying what is accepted.
+        """
+
+    def observation(self, item_id: str, indicator: str, parsed: ParsedValue, factor: float,
+                    days: int, reliability: float) -> Observation:
+        """The observation of an item whose value ``parsed`` is scaled by a rate ``factor``."""
+        low, high = parsed.low * factor, parsed.high * factor
+        return Observation(item_id, indicator, days / DAYS_PER_MONTH, low, high, reliability,
+                           parsed.trials)
+
+    # --- likelihood on a grid of u (NumPy) ------------------------------------------------
+
+    @abstractmethod
+    def log_prior_u(self, u: np.ndarray, params: Params) -> np.ndarray:
+        """Log prior density of ``u``."""
+
+    @abstractmethod
+    def log_lik_u(self, u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
+        """Untempered log likelihood of one observation on a grid of ``u``."""
+
+    @abstractmethod
+    def closed_form(self, params: Params, observations: Sequence[Observation]) -> float | None:
+        """Exact log marginal likelihood of tempered observations (``None``: censored ones)."""
+
+    @abstractmethod
+    def bracket(self, params: Params, observations: Sequence[Observation]) -> tuple[float, float]:
+        """An interval of ``u`` holding the prior bulk and every observation."""
+
+    def log_posterior_u(self, u: np.ndarray, params: Params,
+                        observations: Sequence[Observation]) -> np.ndarray:
+        """Unnormalised log posterior of ``u``: prior plus tempered log likelihoods."""
+        total = self.log_prior_u(u, params)
+        for obs in observations:
+            if obs.reliability > 0:
+                total = total + obs.reliability * self.log_lik_u(u, obs, params)
+        return np.where(np.isnan(total), -np.inf, total)
+
+    # --- the PyMC engine's densities (NumPy or PyTensor ``ops``) ----------------------------
+
+    @abstractmethod
+    def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
+        """Log prior of ``u`` with the ops of :mod:`toolkit.inference.engines.pymc_densities`."""
+
+    @abstractmethod
+    def link_loglik(self, ops: Any, group: str, u: Any, c: dict[str, Any]) -> Any:
+        """Untempered log likelihood of each link of ``group`` at ``u``."""
+
+    @abstractmethod
+    def link(self, obs: Observation, params: Params,
+             phi: float) -> tuple[str | None, dict[str, float]]:
+        """The link group (``None``: no information) and field values of an observation."""
+
+    @abstractmethod
+    def prior_moments(self, p1: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of ``u`` under each prior."""
+
+    # --- posteriors and predictives -------------------------------------------------------
+
+    @abstractmethod
+    def conjugate(self, params: Params, observations: Sequence[Observation]) -> Params:
+        """Posterior family parameters given exact, tempered observations."""
+
+    @abstractmethod
+    def u_from_natural(self, draws: np.ndarray) -> np.ndarray:
+        """``u`` from draws of the natural parameter (PyMC's ``parameter_draws``)."""
+
+    @abstractmethod
+    def natural_from_u(self, u: np.ndarray) -> np.ndarray:
+        """The natural parameter (rate, log amount, share) from ``u``."""
+
+    @abstractmethod
+    def sample_conjugate(self, conjugate: Params, size: int,
+                         rng: np.random.Generator) -> np.ndarray:
+        """Draws of the natural parameter from a closed-form posterior."""
+
+    @abstractmethod
+    def interval_probability(self, post: ParameterPosterior, low: float, high: float,
+                             months: float, signals: int | None) -> float:
+        """``P(low <= Y <= high)`` for a window total ``Y`` under one posterior."""
+
+    @abstractmethod
+    def cdf(self, post: ParameterPosterior, x: np.ndarray, months: float,
+            signals: int | None) -> np.ndarray:
+        """``P(Y <= x)`` of the window total for every ``x``."""
+
+    @abstractmethod
+    def watch_bins(self, posts: Sequence[ParameterPosterior], months: float,
+                   signals: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Upper bin ends of the window total, per-posterior CDFs at them, whether exact."""
+
+    # --- charts ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def predicted_quantiles(self, params: Params, q: np.ndarray) -> np.ndarray:
+        """Prior quantiles ``q`` of the charted quantity (monthly rate, amount, share)."""
+
+    def observed_range(self, obs: Observation) -> tuple[float | None, float | None]:
+        """An observation on the charted scale: ``(low, high)``, ``None`` for an open end."""
+        low = obs.low / obs.exposure
+        high = None if math.isinf(obs.high) else obs.high / obs.exposure
+        if high is not None and high <= 0:  # none observed: below one per window
+            return None, 1.0 / obs.exposure
+        return (low if low > 0 else None), high
+
+    def axis_label(self, indicator: Any) -> str:
+        """The predictions chart's axis label for ``indicator``."""
+        return f"{indicator.unit} per month (log scale)"

@@ -1,0 +1,108 @@
+"""The evidence value grammar shared by every family: exact values, ranges and bounds.
+
+A value is read into bounds on the total over the item's period (:class:`ParsedValue`). The
+number grammar is the same for every family; what differs (whole numbers or not, whether
+zero is possible, extra words such as ``yes``) is a parameter the family passes in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+_NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+)"
+BOUND = re.compile(rf"^(>=|>|<=|<)\s*{_NUMBER}$")
+RANGE = re.compile(rf"^{_NUMBER}\s*(?:-|\.\.|to)\s*{_NUMBER}$")
+POINT = re.compile(rf"^{_NUMBER}$")
+FRACTION = re.compile(r"^(\d+)\s*/\s*(\d+)$")
+YES = frozenset({"yes", "y", "true"})
+NO = frozenset({"no", "n", "false"})
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    """A value as bounds on the total over the period (``high = inf``: open)."""
+
+    low: float
+    high: float
+    trials: int = 1
+
+
+def number(text: str) -> float:
+    """A number of the grammar (``1,200``, ``2.5``, ``1e6``) as a float."""
+    return float(text.replace(",", ""))
+
+
+def parse_quantity(text: str, what: str, whole: bool, extra: str = "") -> ParsedValue:
+    """Read ``text`` as an exact value, a range or a bound on a non-negative total.
+
+    Parameters
+    ----------
+    text : str
+        ``"300000"``, ``"200-900"``, ``">=10"``, ``"<3"`` ...
+    what : str
+        The noun of error messages (``count``, ``amount``).
+    whole : bool
+        Whole-number totals: ``>x`` means ``>= x + 1`` and ``<x`` means ``<= x - 1``.
+        Otherwise the total is positive and continuous (an exact value must be > 0).
+    extra : str
+        Extra accepted words named in the error message (e.g. ``", yes, no"``).
+
+    Raises
+    ------
+    ValueError
+        With a message saying what is accepted.
+    """
+    raw = text.strip().lower()
+    if raw.startswith("-"):
+        raise ValueError(f"{text!r} is negative; a {what} cannot be negative")
+    strict_step = 1 if whole else 0
+    if match := POINT.match(raw):
+        value = number(match.group(1))
+        if not whole and value <= 0:
+            raise ValueError(f"{text!r}: an exact amount must be > 0 (use '<=x' for 'at most x')")
+        return ParsedValue(value, value)
+    if match := RANGE.match(raw):
+        low, high = number(match.group(1)), number(match.group(2))
+        if low > high:
+            raise ValueError(f"range {text!r} has its low end above its high end")
+        return ParsedValue(low, high)
+    if match := BOUND.match(raw):
+        op, value = match.group(1), number(match.group(2))
+        if op == ">=":
+            return ParsedValue(value, math.inf)
+        if op == ">":
+            return ParsedValue(value + strict_step, math.inf)
+        if op == "<=":
+            return ParsedValue(0, value)
+        if value - strict_step < 0 or (not whole and value <= 0):
+            raise ValueError(f"{text!r} admits no possible value")
+        return ParsedValue(0, value - strict_step)
+    raise ValueError(
+        f"{text!r} is not a value (use a number, a range like 200-900, a bound like >=10{extra})"
+    )
+
+
+def parse_condition_bounds(text: str, op: str, value: float, whole: bool,
+                           top: float) -> tuple[float, float]:
+    """Inclusive bounds on a window total from a question's ``op value`` condition.
+
+    Whole-number totals turn ``> 2.5`` into ``>= 3``; continuous totals make ``>`` and
+    ``>=`` coincide and refuse ``==``. ``top`` caps the total (signals in the window).
+    """
+    if op in ("==", "="):
+        if not whole:
+            raise ValueError(f"{text!r}: an amount is never exactly one number; use a bound")
+        low = high = value
+        if value != math.floor(value):
+            low, high = math.inf, -math.inf
+    elif op == ">=":
+        low, high = (math.ceil(value) if whole else value), top
+    elif op == ">":
+        low, high = (math.floor(value) + 1 if whole else value), top
+    elif op == "<=":
+        low, high = 0.0, (math.floor(value) if whole else value)
+    else:
+        low, high = 0.0, (math.ceil(value) - 1 if whole else value)
+    return max(float(low), 0.0), min(float(high), top)
