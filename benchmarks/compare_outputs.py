@@ -16,7 +16,7 @@ can change the last digits of a PyMC run, an effect outside this comparison).
 
 Usage::
 
-    .venv/bin/python benchmarks/compare_outputs.py --before e9ffd11 [--cases 5] [--fast]
+    .venv/bin/python benchmarks/compare_outputs.py --before e9ffd11 [--after HEAD] [--cases 5]
 
 Exits 0 when every output agrees, 1 otherwise, listing the first differences.
 """
@@ -130,6 +130,15 @@ def _perturb_row(row: dict[str, str], rng: random.Random) -> dict[str, str]:
     return row
 
 
+def extract(revision: str, folder: Path) -> Path:
+    """``toolkit/`` as of ``revision``, in ``folder`` (returned)."""
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "toolkit"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def run(tree: Path, root: Path, args: list[str]) -> Any:
     """Run ``python -m toolkit ARGS --root ROOT`` with ``tree`` first on the path."""
     env = {**os.environ, "PYTHONPATH": str(tree), "MPLBACKEND": "Agg"}
@@ -167,17 +176,15 @@ def main() -> int:
     """Run both versions on every case and report the differences."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="git revision of the earlier code")
+    parser.add_argument("--after", help="git revision of the later code (default: this tree)")
     parser.add_argument("--cases", type=int, default=5, help="random cases besides the bundled")
     parser.add_argument("--tol", type=float, default=1e-12)
     parser.add_argument("--fast", action="store_true", help="small sampler settings")
     parser.add_argument("--only", action="append", help="run only these commands (repeatable)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="compare-outputs-"))
-    before = scratch / "before"
-    before.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before, "toolkit"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    before = extract(args.before, scratch / "before")
+    after = extract(args.after, scratch / "after") if args.after else REPO
     todo = {k: v for k, v in commands(args.fast).items() if not args.only or k in args.only}
     failures = 0
     compared = 0
@@ -187,7 +194,7 @@ def main() -> int:
         for name, (cli, sampled) in todo.items():
             if sampled:  # warm the compile caches for this structure first
                 run(before, root, cli)
-            old, new = run(before, root, cli), run(REPO, root, cli)
+            old, new = run(before, root, cli), run(after, root, cli)
             diffs = differences(old, new, 0.0 if sampled else args.tol)
             compared += 1
             status = "same" if not diffs else f"{len(diffs)} differences"

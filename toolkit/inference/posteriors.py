@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toolkit.core.defaults import GRID_POINTS
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.families.posterior import ParameterPosterior
@@ -28,7 +29,6 @@ from toolkit.families.posterior import ParameterPosterior
 if TYPE_CHECKING:
     from toolkit.model.case import Case
 
-GRID_POINTS = 801
 _DROP = 40.0
 
 

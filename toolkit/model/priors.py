@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from toolkit.core.defaults import LEVEL
 from toolkit.families import family_for
 from toolkit.model.indicators import Kind
 
@@ -61,7 +62,7 @@ class Expectation(_Strict):
 
     low: float | None = Field(default=None, allow_inf_nan=False)
     high: float | None = Field(default=None, allow_inf_nan=False)
-    level: float = Field(default=0.9, gt=0, lt=1)
+    level: float = Field(default=LEVEL, gt=0, lt=1)
     per: Period = "month"
     gamma: GammaSpec | None = None
     lognormal: LogNormalSpec | None = None

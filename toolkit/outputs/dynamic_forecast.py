@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.core.defaults import LEVEL
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.yamlio import load_yaml
+from toolkit.inference.diagnostics import chain_diagnostics
 from toolkit.inference.dynamic import forward as fw
 from toolkit.inference.dynamic.emissions import evidence_months, month_index, month_label
 from toolkit.inference.dynamic.model import sample
@@ -39,7 +41,7 @@ from toolkit.model.case import Case
 from toolkit.model.dynamics import TransitionPrior, transition_prior
 from toolkit.model.evidence import EvidenceItem
 from toolkit.model.priors import Dynamics
-from toolkit.outputs.dynamic_summary import diagnose, to_dict
+from toolkit.outputs.dynamic_summary import METHOD, to_dict
 from toolkit.outputs.forecast import default_seed
 from toolkit.outputs.language import NOT_CONVERGED_NOTE, estimative_word, percent
 
@@ -166,7 +168,7 @@ def run_dynamic(
     horizon: dt.date | None = None,
     as_of: dt.date | None = None,
     seed: int | None = None,
-    level: float = 0.9,
+    level: float = LEVEL,
     weights: np.ndarray | None = None,
     dynamics: Dynamics | None = None,
     draws: int = DRAWS,
@@ -254,7 +256,7 @@ def run_dynamic(
     derived = {f"horizon[{k}]": smooth[:, -1, k].reshape(chains, draws)
                for k in range(len(w))}
     derived["reach"] = reach[:, -1].reshape(chains, draws)
-    diagnostics = diagnose(posterior, derived)
+    diagnostics = chain_diagnostics(posterior, derived, METHOD)
     diagnostics.update(draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                        seconds=time.perf_counter() - started, **posterior.timing)
     stay = np.diagonal(transition, axis1=1, axis2=2)

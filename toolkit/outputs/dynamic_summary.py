@@ -1,4 +1,4 @@
-"""Convergence diagnostics and the JSON form of a dynamic forecast."""
+"""The JSON form of a dynamic forecast, and what its method and intervals mean."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from toolkit import __version__
-from toolkit.inference.dynamic.model import Posterior
 from toolkit.outputs.language import estimative_word
 
 if TYPE_CHECKING:
     from toolkit.outputs.dynamic_forecast import DynamicForecast
-
-#: Convergence gate (the same as the static PyMC engine's).
-MAX_R_HAT = 1.01
-MIN_ESS = 400
 
 METHOD = (
     "monthly hidden Markov chain over the scenarios; transition matrix and initial "
@@ -31,45 +26,6 @@ REACH_MEANING = (
     "probability that the target regime holds in at least one month from the as-of month "
     "to the horizon month, given the evidence"
 )
-
-
-def diagnose(posterior: Posterior, derived: dict[str, np.ndarray]) -> dict[str, Any]:
-    """R-hat, bulk and tail ESS of every sampled scalar and derived output; divergences.
-
-    Parameters
-    ----------
-    posterior : Posterior
-        The sampled model.
-    derived : dict
-        Name -> ``(chains, draws)`` array of derived outputs to check as well (horizon and
-        reach probabilities).
-
-    Returns
-    -------
-    dict
-        ``converged`` (r_hat <= 1.01, bulk and tail ESS >= 400, no divergences),
-        ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``, ``checked``.
-    """
-    import arviz as az
-
-    series = {**posterior.monitored, **derived}
-    varying = {name: values for name, values in series.items() if np.ptp(values) > 1e-12}
-    result: dict[str, Any] = {"divergences": posterior.divergences,
-                              "checked": sorted(varying), "method": METHOD}
-    if varying:
-        safe = {f"v{i}": values for i, values in enumerate(varying.values())}
-        table = az.summary(az.from_dict({"posterior": safe}), kind="diagnostics",
-                           round_to="none")
-        result.update(max_r_hat=float(table["r_hat"].max()),
-                      min_ess_bulk=float(table["ess_bulk"].min()),
-                      min_ess_tail=float(table["ess_tail"].min()))
-    else:
-        result.update(max_r_hat=1.0, min_ess_bulk=float("inf"), min_ess_tail=float("inf"))
-    result["converged"] = bool(
-        result["max_r_hat"] <= MAX_R_HAT and result["min_ess_bulk"] >= MIN_ESS
-        and result["min_ess_tail"] >= MIN_ESS and posterior.divergences == 0)
-    result["thresholds"] = {"max_r_hat": MAX_R_HAT, "min_ess": MIN_ESS, "divergences": 0}
-    return result
 
 
 def _by_id(ids: list[str], values: np.ndarray) -> dict[str, float]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from toolkit import __version__
+from toolkit.core.defaults import LEVEL
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.mathutil import logsumexp
 from toolkit.inference.engines import EngineResult, get_engine
@@ -219,7 +220,7 @@ def assemble(
     engine: str,
     as_of: dt.date,
     seed: int,
-    level: float = 0.9,
+    level: float = LEVEL,
     weights: np.ndarray | None = None,
 ) -> Forecast:
     """Build a :class:`Forecast` from an engine's per-item log marginal likelihoods.
@@ -286,7 +287,7 @@ def run_forecast(
     engine: str = "exact",
     as_of: dt.date | None = None,
     seed: int | None = None,
-    level: float = 0.9,
+    level: float = LEVEL,
     weights: np.ndarray | None = None,
     **engine_options: Any,
 ) -> Forecast:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.core.defaults import LEVEL
 from toolkit.core.mathutil import logsumexp
 
 DRAWS = 2000
@@ -74,7 +75,7 @@ def weight_intervals(
     weights: np.ndarray,
     log_marginal: np.ndarray,
     concentration: float,
-    level: float = 0.9,
+    level: float = LEVEL,
     seed: int = 0,
     draws: int = DRAWS,
 ) -> np.ndarray:

@@ -303,9 +303,8 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
         Also write the briefing files (``pdf``, ``html``, ``csv``); the briefing gets a
         "What to watch next" section (:func:`toolkit.outputs.watch.watch`, exact engine).
     dynamic : DynamicForecast, optional
-        A :func:`toolkit.outputs.dynamic_forecast.run_dynamic` result: adds the ``timeline`` chart
-        and a line
-        with its horizon probabilities.
+        A :func:`toolkit.outputs.dynamic_forecast.run_dynamic` result: adds the ``timeline``
+        chart and a line with its horizon probabilities.
 
     Notes
     -----

@@ -29,16 +29,12 @@ import numpy as np
 
 from toolkit.families import FAMILIES
 from toolkit.families.observation import Observation
+from toolkit.inference.diagnostics import engine_diagnostics
 from toolkit.inference.engines.base import EngineResult
 from toolkit.inference.engines.pymc_layout import Layout, bracket_slots, build_layout
 from toolkit.inference.engines.pymc_marginal import centre, estimate, natural
 from toolkit.inference.engines.pymc_model import sample
 from toolkit.model.case import Case
-
-RHAT_MAX = 1.01
-ESS_MIN = 400.0
-KHAT_MAX = 0.7
-MCSE_MAX = 0.05
 
 Progress = Callable[[str, float], None]
 
@@ -134,7 +130,8 @@ class PymcEngine:
             loc[sampled], spread[sampled] = flat.mean(axis=1), flat.std(axis=1)
             estimates[f] = estimate(fam, loc, spread, self.is_points, rng)
         increments = _increments(layout, estimates)
-        diagnostics = _diagnostics(z, layout, diverging, estimates)
+        diagnostics = engine_diagnostics(
+            z, [len(layout.families[f].sampled) for f in z], diverging, estimates)
         diagnostics.update({
             "method": "NUTS (nutpie) on per-scenario conditional posteriors; marginal "
                       "likelihoods by importance sampling from the draws",
@@ -168,45 +165,6 @@ def _increments(layout: Layout, estimates: dict) -> np.ndarray:
             out[slot.item_indices[-1], slot.scenario] = est.log_m[s] - before
             previous[key] = float(est.log_m[s])
     return out
-
-
-def _diagnostics(z: dict, layout: Layout, diverging: np.ndarray, estimates: dict) -> dict:
-    from arviz_stats.base import array_stats
-
-    used = np.concatenate([zf[..., : len(layout.families[f].sampled)] for f, zf in z.items()],
-                          axis=-1)
-    ary = np.moveaxis(used, -1, 0)  # (slots, chains, draws)
-    rhat = np.asarray(array_stats.rhat(ary, chain_axis=-2, draw_axis=-1))
-    bulk = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
-    tail = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="tail",
-                                       prob=(0.05, 0.95)))
-    mcse = max(float(e.mcse.max()) for e in estimates.values())
-    khat = max(float(e.khat.max()) for e in estimates.values())
-    rhat_max = float(np.nanmax(rhat)) if ary.shape[1] > 1 else float("nan")
-    n_div = int(diverging.sum())
-    problems = []
-    if not rhat_max <= RHAT_MAX:
-        problems.append(f"r_hat {rhat_max:.3f} > {RHAT_MAX}")
-    if float(bulk.min()) < ESS_MIN or float(tail.min()) < ESS_MIN:
-        problems.append(f"ESS {min(bulk.min(), tail.min()):.0f} < {ESS_MIN:.0f}")
-    if n_div:
-        problems.append(f"{n_div} divergent transitions")
-    if khat > KHAT_MAX:
-        problems.append(f"importance-sampling khat {khat:.2f} > {KHAT_MAX}")
-    if mcse > MCSE_MAX:
-        problems.append(f"marginal-likelihood MCSE {mcse:.3f} > {MCSE_MAX}")
-    return {
-        "converged": not problems,
-        "problems": problems,
-        "r_hat_max": rhat_max,
-        "ess_bulk_min": float(bulk.min()),
-        "ess_tail_min": float(tail.min()),
-        "divergences": n_div,
-        "marginal_mcse_max": mcse,
-        "marginal_khat_max": khat,
-        "thresholds": {"r_hat_max": RHAT_MAX, "ess_min": ESS_MIN, "divergences": 0,
-                       "khat_max": KHAT_MAX, "marginal_mcse_max": MCSE_MAX},
-    }
 
 
 def _final_slots(layout: Layout) -> dict[tuple[str, int], tuple[str, int]]:

@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
+from toolkit.core.defaults import LEVEL
 from toolkit.families import Family
 from toolkit.families.observation import Observation
 from toolkit.outputs.charts.style import (
@@ -39,7 +40,6 @@ from toolkit.outputs.forecast import Forecast
 if TYPE_CHECKING:
     from toolkit.model.case import Case
 
-LEVEL = 0.9
 
 
 def predicted_interval(case: Case, indicator: str, scenario: str,

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from toolkit.core.defaults import LEVEL
 from toolkit.core.errors import CaseError, Problem
 from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.forecast import Forecast, run_forecast
@@ -26,7 +27,7 @@ from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_error
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--seed", type=int, default=None,
               help="Random seed (default: derived from the case name).")
-@click.option("--level", type=click.FloatRange(0.5, 0.99), default=0.9, show_default=True,
+@click.option("--level", type=click.FloatRange(0.5, 0.99), default=LEVEL, show_default=True,
               help="Credible interval probability.")
 @click.option("--model", "model", type=click.Choice(("static", "dynamic")), default="static",
               show_default=True, help="static: one scenario throughout. dynamic: monthly "

@@ -32,9 +32,7 @@ from toolkit.inference.engines import Engine, EngineResult, get_engine
 from toolkit.model.case import load_case
 from toolkit.model.evidence import EvidenceItem
 from toolkit.outputs.forecast import Forecast, assemble, default_seed
-from toolkit.outputs.report import export_charts
 from toolkit.outputs.watch import WatchEntry, watch
-from toolkit.store.priors_edit import save_priors
 from toolkit.ui.dashboard.controls import (
     EvidenceControls,
     ExpectationControls,
@@ -42,6 +40,7 @@ from toolkit.ui.dashboard.controls import (
     html,
 )
 from toolkit.ui.dashboard.debounce import Debouncer
+from toolkit.ui.dashboard.file_actions import FileActions
 from toolkit.ui.dashboard.panels import DynamicPanel, WatchPanel
 from toolkit.ui.dashboard.views import (
     diagnostics_html,
@@ -53,10 +52,8 @@ from toolkit.ui.dashboard.views import (
 )
 from toolkit.ui.dashboard.whatif import WhatIf
 
-EXPORT_FORMATS = ("png", "svg", "pdf")
 
-
-class Dashboard:
+class Dashboard(FileActions):
     """Interactive forecast of one case.
 
     Parameters
@@ -376,55 +373,6 @@ class Dashboard:
         self.progress_text.value = esc(message)
 
     # -- writing --------------------------------------------------------------------------
-    def export(self, out_dir: Path | None = None,
-               formats: tuple[str, ...] = EXPORT_FORMATS) -> list[Path]:
-        """Write the current forecast's charts with :func:`toolkit.outputs.report.export_charts`.
-
-        Returns
-        -------
-        list of Path
-            Files written (empty if the export was refused; the status line says why).
-        """
-        out = Path(out_dir) if out_dir is not None else self.root / "reports"
-        self._set_status(f"Exporting charts to {out} ...")
-        try:
-            written = export_charts(self.forecast, out, list(formats), case=self.whatif.case(),
-                                    force=self.replace_exports.value)
-        except (CaseError, OSError) as exc:
-            hint = ("" if self.replace_exports.value else " Tick 'replace files of another "
-                    "run' to overwrite them, or export elsewhere.")
-            self._set_status(f"Export refused: {exc}{hint}", error=True)
-            return []
-        self.last_export = written
-        names = ", ".join(p.name for p in written)
-        self._set_status(f"Exported {len(written)} files to {out}: {names}")
-        return written
-
-    def save_priors(self) -> list[str]:
-        """Write the slider weights and edited intervals back to ``priors/<case>.yaml``.
-
-        Returns
-        -------
-        list of str
-            The values changed (empty when nothing changed or the save was refused).
-        """
-        case = self.whatif.base
-        weights = {sid: float(s.value) for sid, s in self.weight_sliders.items()}
-        try:
-            saved = save_priors(self.root, case.name, weights, self.whatif.edited_intervals())
-        except CaseError as exc:
-            self._set_status(f"Priors not saved: {exc}", error=True)
-            return []
-        if not saved.changes:
-            self._set_status("Priors unchanged: nothing to save.")
-            return []
-        self.whatif.rebase(load_case(self.root, case.name))
-        self.refresh()
-        self._set_status(f"Saved {len(saved.changes)} change(s) to {saved.path.name}; "
-                         f"previous file kept as {saved.backup.name if saved.backup else '-'}: "
-                         + "; ".join(saved.changes))
-        return saved.changes
-
     # -- messages -------------------------------------------------------------------------
     def _set_status(self, message: str, error: bool = False) -> None:
         colour = "#B00020" if error else "#333333"
