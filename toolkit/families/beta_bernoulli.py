@@ -146,22 +146,10 @@ class BetaBernoulli(Family):
         return Observation(item_id, indicator, 1.0, parsed.low * factor, parsed.high * factor,
                            reliability, parsed.trials)
 
-    def log_prior_u(self, u: np.ndarray, params: Params) -> np.ndarray:
-        """Beta density of ``expit(u)`` times the Jacobian."""
-        return log_prior_u(u, params)
-
-    def log_lik_u(self, u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
-        """Binomial likelihood."""
-        return log_lik_u(u, obs, params)
-
-    def closed_form(self, params: Params, observations: Sequence[Observation]) -> float | None:
-        """Beta-Binomial marginal likelihood."""
-        return closed_form(params, observations)
-
-    def bracket(self, params: Params, observations: Sequence[Observation]) -> tuple[float, float]:
-        """The prior's 1e-6 quantiles, widened."""
-        return bracket(params, observations)
-
+    log_prior_u = staticmethod(log_prior_u)
+    log_lik_u = staticmethod(log_lik_u)
+    closed_form = staticmethod(closed_form)
+    bracket = staticmethod(bracket)
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Beta on ``expit(u)``."""
         betaln = ops.gammaln(p1) + ops.gammaln(p2) - ops.gammaln(p1 + p2)

@@ -151,22 +151,10 @@ class NormalLogNormal(Family):
         """A positive, continuous total."""
         return parse_quantity(text, "amount", whole=False)
 
-    def log_prior_u(self, u: np.ndarray, params: Params) -> np.ndarray:
-        """Normal density of ``u``."""
-        return log_prior_u(u, params)
-
-    def log_lik_u(self, u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
-        """Normal density or interval probability of the log reported total."""
-        return log_lik_u(u, obs, params)
-
-    def closed_form(self, params: Params, observations: Sequence[Observation]) -> float | None:
-        """Normal-Normal marginal likelihood of exact amounts."""
-        return closed_form(params, observations)
-
-    def bracket(self, params: Params, observations: Sequence[Observation]) -> tuple[float, float]:
-        """Six prior sds and every observed log amount, widened by the noise."""
-        return bracket(params, observations)
-
+    log_prior_u = staticmethod(log_prior_u)
+    log_lik_u = staticmethod(log_lik_u)
+    closed_form = staticmethod(closed_form)
+    bracket = staticmethod(bracket)
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Normal on ``u``."""
         return -0.5 * ((u - p1) / p2) ** 2 - ops.log(p2) - 0.5 * _LOG_2PI
