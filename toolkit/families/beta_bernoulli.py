@@ -150,6 +150,7 @@ class BetaBernoulli(Family):
     log_lik_u = staticmethod(log_lik_u)
     closed_form = staticmethod(closed_form)
     bracket = staticmethod(bracket)
+
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Beta on ``expit(u)``."""
         betaln = ops.gammaln(p1) + ops.gammaln(p2) - ops.gammaln(p1 + p2)

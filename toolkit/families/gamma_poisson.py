@@ -210,6 +210,7 @@ class GammaPoisson(Family):
     log_lik_u = staticmethod(log_lik_u)
     closed_form = staticmethod(closed_form)
     bracket = staticmethod(bracket)
+
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Gamma on ``exp(u)``."""
         return p1 * ops.log(p2) - ops.gammaln(p1) + p1 * u - p2 * ops.exp(u)

@@ -155,6 +155,7 @@ class NormalLogNormal(Family):
     log_lik_u = staticmethod(log_lik_u)
     closed_form = staticmethod(closed_form)
     bracket = staticmethod(bracket)
+
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Normal on ``u``."""
         return -0.5 * ((u - p1) / p2) ** 2 - ops.log(p2) - 0.5 * _LOG_2PI
