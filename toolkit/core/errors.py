@@ -49,30 +49,6 @@ class CaseError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
 
-class ProblemList:
-    """Accumulate problems for one file, then raise them together."""
-
-    def __init__(self, file: Path | str):
-        self.file = str(file)
-        self.problems: list[Problem] = []
-
-    def add(self, line: int | None, field: str, message: str, fix: str = "") -> None:
-        """Record one problem."""
-        self.problems.append(Problem(self.file, line, field, message, fix))
-
-    def extend(self, problems: list[Problem]) -> None:
-        """Record problems found elsewhere."""
-        self.problems.extend(problems)
-
-    def raise_if_any(self) -> None:
-        """Raise :class:`CaseError` when any problem was recorded."""
-        if self.problems:
-            raise CaseError(self.problems)
-
-    def __bool__(self) -> bool:
-        return bool(self.problems)
-
-
 def display_path(path: Path, root: Path | None = None) -> str:
     """Return ``path`` relative to ``root`` (or the working folder) when possible."""
     for base in (root, Path.cwd()):

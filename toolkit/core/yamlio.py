@@ -209,13 +209,3 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, list):
         return [to_plain(v) for v in node]
     return node
-
-
-def dump_roundtrip(document: Any) -> str:
-    """Serialise a round-trip document, keeping its comments and key order."""
-    yaml = YAML(typ="rt")
-    yaml.width = 100
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    buffer = io.StringIO()
-    yaml.dump(document, buffer)
-    return buffer.getvalue()

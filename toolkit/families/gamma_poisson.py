@@ -20,6 +20,7 @@ from toolkit.families.poisson_tails import (
     count_interval,
     log_censored_ops,
     log_interval_probability,
+    nbinom_interval,
     safe_log,
 )
 from toolkit.families.posterior import ParameterPosterior
@@ -278,10 +279,7 @@ class GammaPoisson(Family):
         """Negative binomial (closed form) or a Poisson mixture over the grid or draws."""
         if post.method == "closed form":
             a, b = post.conjugate
-            dist = stats.nbinom(a, b / (b + months))
-            if math.isinf(high):
-                return float(dist.sf(low - 1))
-            return float(dist.cdf(high) - (dist.cdf(low - 1) if low > 0 else 0.0))
+            return float(nbinom_interval(low, high, a, b / (b + months)))
         values = count_interval(np.exp(post.nodes) * months, low, high, post.dispersion)
         return float(np.sum(post.weights * np.nan_to_num(values)))
 

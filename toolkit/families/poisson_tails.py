@@ -123,7 +123,11 @@ def count_interval(mean: np.ndarray, low: float, high: float, phi: float) -> np.
     if phi <= 0:
         return np.exp(log_interval_probability(mean, low, high))
     size = 1.0 / phi
-    p = size / (size + mean)
+    return nbinom_interval(low, high, size, size / (size + mean))
+
+
+def nbinom_interval(low: float, high: float, size: Any, p: Any) -> Any:
+    """``P(low <= Y <= high)`` for a negative binomial ``Y`` (``high = inf``: open)."""
     if math.isinf(high):
         return stats.nbinom.sf(low - 1, size, p)
     return stats.nbinom.cdf(high, size, p) - (stats.nbinom.cdf(low - 1, size, p)

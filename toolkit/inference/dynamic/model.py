@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.core.caches import CompiledCache
 from toolkit.model.dynamics import TransitionPrior
 
-_CACHE: dict[tuple, Any] = {}
+_CACHE = CompiledCache()
 
 
 @dataclass(frozen=True)
@@ -175,13 +176,8 @@ def compiled_model(structure: Structure, prior: TransitionPrior, weights: np.nda
     """The nutpie-compiled model for ``structure`` (cached) and the seconds spent compiling."""
     import nutpie
 
-    key = (len(prior.scenario_ids), structure)
-    if key in _CACHE:
-        return _CACHE[key], 0.0
-    start = time.perf_counter()
-    model = build_model(structure, prior, weights, weight_concentration, emissions)
-    _CACHE[key] = nutpie.compile_pymc_model(model)
-    return _CACHE[key], time.perf_counter() - start
+    return _CACHE.get((len(prior.scenario_ids), structure), lambda: nutpie.compile_pymc_model(
+        build_model(structure, prior, weights, weight_concentration, emissions)))
 
 
 def sample(

@@ -20,18 +20,17 @@ arrays.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import numpy as np
 
+from toolkit.core.caches import CompiledCache
 from toolkit.families import FAMILIES
 from toolkit.inference.engines.pymc_densities import FIELDS, link_loglik, log_prior, pytensor_ops
 from toolkit.inference.engines.pymc_layout import Layout
 
-_CACHE: dict[tuple[int, ...], Any] = {}
-_LOCK = threading.Lock()
+_CACHE = CompiledCache()
 
 
 def build_model(layout: Layout) -> Any:
@@ -92,20 +91,12 @@ def compiled_model(layout: Layout) -> tuple[Any, float]:
     """
     import nutpie
 
-    key = layout.structure
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key], 0.0
-        start = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(build_model(layout))
-        _CACHE[key] = compiled
-        return compiled, time.perf_counter() - start
+    return _CACHE.get(layout.structure, lambda: nutpie.compile_pymc_model(build_model(layout)))
 
 
 def clear_cache() -> None:
     """Forget the in-process compiled models (the benchmark's naive path uses this)."""
-    with _LOCK:
-        _CACHE.clear()
+    _CACHE.clear()
 
 
 def sample(

@@ -122,14 +122,6 @@ class ExpectationControls:
     def _show(self, change: dict) -> None:
         self.panel.children = self._by_indicator[change["new"]]
 
-    def reset(self, indicator: str, scenario: str, low: float, high: float,
-              per: str | None) -> None:
-        """Put one row's inputs back to accepted values (without firing a rerun twice)."""
-        row = self.rows[(indicator, scenario)]
-        row.low.value, row.high.value = low, high
-        if row.per is not None and per is not None:
-            row.per.value = per
-
 
 class EvidenceControls:
     """The evidence table: include/exclude and a reliability choice per item."""
