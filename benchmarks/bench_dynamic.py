@@ -61,8 +61,8 @@ def main() -> None:
             "sample_seconds": result.diagnostics["sample_seconds"],
             "compile_seconds": result.diagnostics["compile_seconds"],
             "converged": result.converged,
-            "max_r_hat": result.diagnostics["max_r_hat"],
-            "min_ess_bulk": result.diagnostics["min_ess_bulk"],
+            "r_hat_max": result.diagnostics["r_hat_max"],
+            "ess_bulk_min": result.diagnostics["ess_bulk_min"],
         })
     seconds = [r["seconds"] for r in reruns]
     print(json.dumps({

@@ -42,6 +42,11 @@ AS_OF = "2026-12-01"
 #: Keys whose values depend on the machine, the clock or the code version, not the model.
 VOLATILE = {"seconds", "compile_seconds", "sample_seconds", "run_id", "toolkit_version",
             "versions", "created", "created_at", "cores"}
+#: Keys the restructuring renamed on purpose (the dynamic model's diagnostics now use the
+#: PyMC engine's names), and keys it added; the earlier output is read with these names.
+RENAMED = {"max_r_hat": "r_hat_max", "min_ess_bulk": "ess_bulk_min",
+           "min_ess_tail": "ess_tail_min", "min_ess": "ess_min"}
+ADDED = {"problems"}
 GRADES = ["A1", "A2", "B2", "B3", "C3", "D4", "E5", "F6", "0.7", "0.3"]
 
 
@@ -152,7 +157,9 @@ def run(tree: Path, root: Path, args: list[str]) -> Any:
 def differences(a: Any, b: Any, tol: float, path: str = "") -> list[str]:
     """Where ``a`` and ``b`` differ (numbers beyond ``tol``, absolute or relative)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        out = [f"{path}/{k}: only in one" for k in sorted(set(a) ^ set(b)) if k not in VOLATILE]
+        a = {RENAMED.get(k, k): v for k, v in a.items()}
+        out = [f"{path}/{k}: only in one" for k in sorted(set(a) ^ set(b))
+               if k not in VOLATILE and not (k in ADDED and k in b)]
         for key in sorted(set(a) & set(b)):
             if key not in VOLATILE:
                 out += differences(a[key], b[key], tol, f"{path}/{key}")

@@ -42,8 +42,8 @@ def static_limit(bundled_case, dynamic):
 def test_converged_with_default_settings(dynamic):
     d = dynamic.diagnostics
     assert dynamic.converged
-    assert d["max_r_hat"] <= 1.01
-    assert d["min_ess_bulk"] >= 400 and d["min_ess_tail"] >= 400
+    assert d["r_hat_max"] <= 1.01
+    assert d["ess_bulk_min"] >= 400 and d["ess_tail_min"] >= 400
     assert d["divergences"] == 0
     assert "reach" in d["checked"] and "transition[0,1]" in d["checked"]
 

@@ -46,8 +46,8 @@ def test_json_has_timeline_and_horizon_summing_to_one(dynamic_json):
 def test_json_reports_converged_diagnostics(dynamic_json):
     d = dynamic_json["diagnostics"]
     assert dynamic_json["converged"] is True and d["converged"] is True
-    assert d["max_r_hat"] <= 1.01
-    assert d["min_ess_bulk"] >= 400 and d["min_ess_tail"] >= 400
+    assert d["r_hat_max"] <= 1.01
+    assert d["ess_bulk_min"] >= 400 and d["ess_tail_min"] >= 400
     assert d["divergences"] == 0
 
 

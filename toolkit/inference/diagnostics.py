@@ -2,10 +2,9 @@
 
 The thresholds live in :mod:`toolkit.core.defaults` (r_hat <= 1.01, bulk and tail ESS >= 400,
 no divergences; the PyMC engine adds the Pareto k and MCSE of its importance-sampled
-marginal likelihoods). The PyMC engine reports ``r_hat_max``/``ess_bulk_min``/``ess_tail_min``
-(:func:`engine_diagnostics`), the dynamic model ``max_r_hat``/``min_ess_bulk``/``min_ess_tail``
-(:func:`chain_diagnostics`): their JSON keys are kept as they were so that saved runs and
-history stay comparable across versions.
+marginal likelihoods). :func:`gate` applies them and names the JSON keys both samplers
+report: ``converged``, ``problems``, ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``,
+``divergences`` and ``thresholds``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,36 @@ from toolkit.core.defaults import ESS_MIN, KHAT_MAX, MCSE_MAX, R_HAT_MAX
 
 if TYPE_CHECKING:
     from toolkit.inference.dynamic.model import Posterior
+
+
+def gate(r_hat_max: float, ess_bulk_min: float, ess_tail_min: float,
+         divergences: int) -> dict[str, Any]:
+    """The convergence gate: r_hat, bulk and tail ESS and divergences against the thresholds.
+
+    A statistic that is NaN (r_hat of a single chain) fails its check.
+
+    Returns
+    -------
+    dict
+        ``converged``, ``problems`` (one sentence per failed check), the four statistics
+        and ``thresholds``: the JSON keys every sampler reports.
+    """
+    problems = []
+    if not r_hat_max <= R_HAT_MAX:
+        problems.append(f"r_hat {r_hat_max:.3f} > {R_HAT_MAX}")
+    if not (ess_bulk_min >= ESS_MIN and ess_tail_min >= ESS_MIN):
+        problems.append(f"ESS {min(ess_bulk_min, ess_tail_min):.0f} < {ESS_MIN}")
+    if divergences:
+        problems.append(f"{divergences} divergent transitions")
+    return {
+        "converged": not problems,
+        "problems": problems,
+        "r_hat_max": r_hat_max,
+        "ess_bulk_min": ess_bulk_min,
+        "ess_tail_min": ess_tail_min,
+        "divergences": divergences,
+        "thresholds": {"r_hat_max": R_HAT_MAX, "ess_min": ESS_MIN, "divergences": 0},
+    }
 
 
 def engine_diagnostics(z: dict[str, np.ndarray], used: list[int], diverging: np.ndarray,
@@ -52,30 +81,15 @@ def engine_diagnostics(z: dict[str, np.ndarray], used: list[int], diverging: np.
     mcse = max(float(e.mcse.max()) for e in estimates.values())
     khat = max(float(e.khat.max()) for e in estimates.values())
     rhat_max = float(np.nanmax(rhat)) if ary.shape[1] > 1 else float("nan")
-    n_div = int(diverging.sum())
-    problems = []
-    if not rhat_max <= R_HAT_MAX:
-        problems.append(f"r_hat {rhat_max:.3f} > {R_HAT_MAX}")
-    if float(bulk.min()) < ESS_MIN or float(tail.min()) < ESS_MIN:
-        problems.append(f"ESS {min(bulk.min(), tail.min()):.0f} < {ESS_MIN}")
-    if n_div:
-        problems.append(f"{n_div} divergent transitions")
+    result = gate(rhat_max, float(bulk.min()), float(tail.min()), int(diverging.sum()))
     if khat > KHAT_MAX:
-        problems.append(f"importance-sampling khat {khat:.2f} > {KHAT_MAX}")
+        result["problems"].append(f"importance-sampling khat {khat:.2f} > {KHAT_MAX}")
     if mcse > MCSE_MAX:
-        problems.append(f"marginal-likelihood MCSE {mcse:.3f} > {MCSE_MAX}")
-    return {
-        "converged": not problems,
-        "problems": problems,
-        "r_hat_max": rhat_max,
-        "ess_bulk_min": float(bulk.min()),
-        "ess_tail_min": float(tail.min()),
-        "divergences": n_div,
-        "marginal_mcse_max": mcse,
-        "marginal_khat_max": khat,
-        "thresholds": {"r_hat_max": R_HAT_MAX, "ess_min": float(ESS_MIN), "divergences": 0,
-                       "khat_max": KHAT_MAX, "marginal_mcse_max": MCSE_MAX},
-    }
+        result["problems"].append(f"marginal-likelihood MCSE {mcse:.3f} > {MCSE_MAX}")
+    result.update(converged=not result["problems"], marginal_mcse_max=mcse,
+                  marginal_khat_max=khat)
+    result["thresholds"].update(khat_max=KHAT_MAX, marginal_mcse_max=MCSE_MAX)
+    return result
 
 
 def chain_diagnostics(posterior: Posterior, derived: dict[str, np.ndarray],
@@ -95,26 +109,18 @@ def chain_diagnostics(posterior: Posterior, derived: dict[str, np.ndarray],
     Returns
     -------
     dict
-        ``converged`` (r_hat <= 1.01, bulk and tail ESS >= 400, no divergences),
-        ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``, ``checked``.
+        The keys of :func:`gate`, plus ``checked`` (the series tested) and ``method``.
     """
     import arviz as az
 
     series = {**posterior.monitored, **derived}
     varying = {name: values for name, values in series.items() if np.ptp(values) > 1e-12}
-    result: dict[str, Any] = {"divergences": posterior.divergences,
-                              "checked": sorted(varying), "method": method}
     if varying:
         safe = {f"v{i}": values for i, values in enumerate(varying.values())}
         table = az.summary(az.from_dict({"posterior": safe}), kind="diagnostics",
                            round_to="none")
-        result.update(max_r_hat=float(table["r_hat"].max()),
-                      min_ess_bulk=float(table["ess_bulk"].min()),
-                      min_ess_tail=float(table["ess_tail"].min()))
+        stats = (float(table["r_hat"].max()), float(table["ess_bulk"].min()),
+                 float(table["ess_tail"].min()))
     else:
-        result.update(max_r_hat=1.0, min_ess_bulk=float("inf"), min_ess_tail=float("inf"))
-    result["converged"] = bool(
-        result["max_r_hat"] <= R_HAT_MAX and result["min_ess_bulk"] >= ESS_MIN
-        and result["min_ess_tail"] >= ESS_MIN and posterior.divergences == 0)
-    result["thresholds"] = {"max_r_hat": R_HAT_MAX, "min_ess": ESS_MIN, "divergences": 0}
-    return result
+        stats = (1.0, float("inf"), float("inf"))
+    return {**gate(*stats, posterior.divergences), "checked": sorted(varying), "method": method}

@@ -95,8 +95,8 @@ def render_dynamic_table(forecast: DynamicForecast) -> str:
     for m in shown:
         lines.append(f"  {f.months[m]:<8} {_cells(f.filtered.mean[m])}")
     d = f.diagnostics
-    lines += ["", f"Diagnostics: max r_hat {d['max_r_hat']:.3f}, min bulk ESS "
-              f"{d['min_ess_bulk']:.0f}, min tail ESS {d['min_ess_tail']:.0f}, "
+    lines += ["", f"Diagnostics: max r_hat {d['r_hat_max']:.3f}, min bulk ESS "
+              f"{d['ess_bulk_min']:.0f}, min tail ESS {d['ess_tail_min']:.0f}, "
               f"{d['divergences']} divergences ({d['chains']} chains x {d['draws']} draws)"]
     if not f.converged:
         lines.append("WARNING: the sampler did not converge; see diagnostics.")
