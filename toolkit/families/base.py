@@ -146,12 +146,33 @@ class Family(ABC):
         """An interval of ``u`` holding the prior bulk and every observation."""
 
     def log_posterior_u(self, u: np.ndarray, params: Params,
-                        observations: Sequence[Observation]) -> np.ndarray:
-        """Unnormalised log posterior of ``u``: prior plus tempered log likelihoods."""
+                        observations: Sequence[Observation],
+                        include: np.ndarray | None = None) -> np.ndarray:
+        """Unnormalised log posterior of ``u``: prior plus tempered log likelihoods.
+
+        Parameters
+        ----------
+        u : ndarray
+            Points; with ``include``, shape ``(rows, points)``, one posterior per row.
+        params : tuple
+            Prior parameters (scalars, or ``(rows, 1)`` columns with ``include``).
+        observations : sequence of Observation
+            Observations, each entering as ``reliability * log_lik_u``.
+        include : ndarray of bool, shape (rows, len(observations)), optional
+            Which observations each row's posterior holds (the exact engine batches many
+            posteriors with different evidence); all of them when omitted.
+        """
         total = self.log_prior_u(u, params)
-        for obs in observations:
-            if obs.reliability > 0:
+        for position, obs in enumerate(observations):
+            if obs.reliability <= 0:
+                continue
+            if include is None:
                 total = total + obs.reliability * self.log_lik_u(u, obs, params)
+                continue
+            hit = include[:, position]
+            if hit.any():
+                total[hit] += obs.reliability * self.log_lik_u(
+                    u[hit], obs, tuple(p[hit] for p in params))
         return np.where(np.isnan(total), -np.inf, total)
 
     # --- the PyMC engine's densities (NumPy or PyTensor ``ops``) ----------------------------

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toolkit.core.defaults import GRID_POINTS
+from toolkit.core.grids import bulk_round
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.families.posterior import ParameterPosterior
@@ -70,18 +71,12 @@ def parameter_posterior(
     for _ in range(80):
         u = np.linspace(lo, hi, 257)
         values = family.log_posterior_u(u, prior, observations)
-        peak = values.max()
-        width = hi - lo
-        if not np.isfinite(peak):
-            lo, hi = lo - width, hi + width
+        step = bulk_round(values[None, :], np.array([lo]), np.array([hi]), _DROP)
+        if not step.settled[0]:
+            lo, hi = float(step.lo[0]), float(step.hi[0])
             continue
-        if values[0] > peak - _DROP or values[-1] > peak - _DROP:
-            lo -= width if values[0] > peak - _DROP else 0.0
-            hi += width if values[-1] > peak - _DROP else 0.0
-            continue
-        inside = np.flatnonzero(values > peak - _DROP)
-        lo, hi = u[max(inside[0] - 1, 0)], u[min(inside[-1] + 1, u.size - 1)]
-        if inside.size >= 64:
+        lo, hi = u[step.first[0]], u[step.last[0]]
+        if step.inside[0] >= 64:
             break
     else:  # pragma: no cover - the integrand is log-concave, so this does not happen
         raise RuntimeError("could not locate the posterior bulk")

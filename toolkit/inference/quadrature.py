@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from toolkit.core.grids import bulk_round
 from toolkit.core.mathutil import logsumexp
 
 BatchLogIntegrand = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -73,21 +74,13 @@ def log_integral_batch(
         active = np.flatnonzero(~done)
         grid = lo[active, None] + (hi - lo)[active, None] * steps
         values = _evaluate(log_f, grid, active)
-        peak = values.max(axis=1)
         width = hi[active] - lo[active]
-        empty = ~np.isfinite(peak)
-        hopeless = empty & (width > 1e4)
+        step = bulk_round(values, lo[active], hi[active], drop)
+        hopeless = step.empty & (width > 1e4)
         result[active[hopeless]] = -np.inf
         done[active[hopeless]] = True
-        level = (peak - drop)[:, None]
-        grow_left = ~empty & (values[:, 0] > level[:, 0])
-        grow_right = ~empty & (values[:, -1] > level[:, 0])
-        lo[active] -= np.where(empty | grow_left, width, 0.0)
-        hi[active] += np.where(empty | grow_right, width, 0.0)
-        settle = ~empty & ~grow_left & ~grow_right
-        inside = values > level
-        first = np.maximum(np.argmax(inside, axis=1) - 1, 0)
-        last = np.minimum(points - 1 - np.argmax(inside[:, ::-1], axis=1) + 1, points - 1)
+        lo[active], hi[active] = step.lo, step.hi
+        settle, first, last = step.settled, step.first, step.last
         resolved = settle & (last - first >= points // 2)
         if resolved.any():
             kept = np.where((index >= first[:, None]) & (index <= last[:, None]), values, -np.inf)

@@ -74,16 +74,11 @@ def _integrate(tasks: list[Task], observations: Sequence[Observation]) -> np.nda
         family.bracket(task.params, [observations[i] for i in task.items]) for task in tasks
     ])
 
+    chosen = [observations[i] for i in used]
+
     def log_integrand(grid: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        total = family.log_prior_u(grid, tuple(c[rows] for c in columns))
-        for position, i in enumerate(used):
-            obs = observations[i]
-            hit = include[rows, position]
-            if obs.reliability <= 0 or not hit.any():
-                continue
-            params = tuple(c[rows][hit] for c in columns)
-            total[hit] += obs.reliability * family.log_lik_u(grid[hit], obs, params)
-        return total
+        return family.log_posterior_u(grid, tuple(c[rows] for c in columns), chosen,
+                                      include[rows])
 
     return log_integral_batch(log_integrand, brackets[:, 0], brackets[:, 1])
 
