@@ -13,6 +13,7 @@ from pathlib import Path
 
 from toolkit.core.atomic import write_text_atomic
 from toolkit.core.errors import CaseError, Problem
+from toolkit.core.locks import locked
 from toolkit.core.yamlio import read_utf8
 from toolkit.model.case import CasePaths, load_case
 from toolkit.model.evidence import COLUMNS, EvidenceItem, with_status
@@ -67,17 +68,20 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
         If the row (or the case) has problems; the file is then untouched.
     """
     paths = CasePaths(root, case)
-    old = _read_ledger(paths) if paths.evidence.exists() else ",".join(COLUMNS) + "\n"
     cells = {"status": "active", "note": "", **cells}
-    separator = "" if old.endswith("\n") else "\n"
-    new = old + separator + _row_text(_header(old), cells)
-    checked = load_case(root, case, evidence_text=new)
-    _write_ledger(paths, new)
+    with locked(root, paths.evidence, paths.shown(paths.evidence)):
+        old = _read_ledger(paths) if paths.evidence.exists() else ",".join(COLUMNS) + "\n"
+        separator = "" if old.endswith("\n") else "\n"
+        new = old + separator + _row_text(_header(old), cells)
+        checked = load_case(root, case, evidence_text=new)
+        _write_ledger(paths, new)
     return next(i for i in checked.evidence if i.id == cells["id"])
 
 
 def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> EvidenceItem:
     """Mark an item retracted (never deleted), rewriting only its own row, atomically.
+
+    Runs under the ledger's write lock: concurrent adds and retracts are serialised.
 
     Parameters
     ----------
@@ -100,6 +104,13 @@ def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> Evide
     CaseError
         If the id is unknown or already retracted, or the case has problems.
     """
+    paths = CasePaths(root, case)
+    with locked(root, paths.evidence, paths.shown(paths.evidence)):
+        return _retract(root, case, item_id, reason)
+
+
+def _retract(root: Path, case: str, item_id: str, reason: str) -> EvidenceItem:
+    """Retract ``item_id``; the caller holds the ledger's write lock."""
     loaded = load_case(root, case)
     paths = loaded.paths
     shown = paths.shown(paths.evidence)

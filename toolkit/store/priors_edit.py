@@ -24,6 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from toolkit.core.atomic import write_bytes_atomic, write_text_atomic
 from toolkit.core.errors import CaseError, Problem
+from toolkit.core.locks import locked
 from toolkit.core.yamlio import read_utf8
 from toolkit.model.case import CasePaths, load_case
 
@@ -285,14 +286,15 @@ def save_priors(
     """
     paths = CasePaths(root, case)
     shown = paths.shown(paths.priors)
-    old, problems = read_utf8(paths.priors, shown)
-    if old is None:
-        raise CaseError(problems)
-    new, changes = edit_priors_text(old, weights, expectations, shown)
-    if not changes:
-        return SavedPriors(paths.priors, None, [])
-    load_case(root, case, priors_text=new)
-    backup = backup_path(paths.priors)
-    write_bytes_atomic(backup, paths.priors.read_bytes())
-    write_text_atomic(paths.priors, new)
+    with locked(root, paths.priors, shown):
+        old, problems = read_utf8(paths.priors, shown)
+        if old is None:
+            raise CaseError(problems)
+        new, changes = edit_priors_text(old, weights, expectations, shown)
+        if not changes:
+            return SavedPriors(paths.priors, None, [])
+        load_case(root, case, priors_text=new)
+        backup = backup_path(paths.priors)
+        write_bytes_atomic(backup, paths.priors.read_bytes())
+        write_text_atomic(paths.priors, new)
     return SavedPriors(paths.priors, backup, changes)

@@ -1,0 +1,106 @@
+"""Writers at once lose nothing: the ledger and the priors are changed under a file lock."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+from pathlib import Path
+
+from toolkit.store.ledger import append_item, retract_item
+from toolkit.store.priors_edit import save_priors
+
+ROW = {"reported_on": "2023-10-02", "period_start": "2023-09-01", "period_end": "2023-09-30",
+       "indicator": "drone_supply", "value": "100-400", "unit": "drones", "source": "G02",
+       "reliability": "C3"}
+
+
+def _add(root: str, item_id: str, start) -> None:
+    start.wait()
+    append_item(Path(root), "russia-iran", {"id": item_id, **ROW})
+
+
+def _retract(root: str, item_id: str, start) -> None:
+    start.wait()
+    retract_item(Path(root), "russia-iran", item_id, reason="test")
+
+
+def _run_at_once(jobs: list[tuple]) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    processes = [context.Process(target=f, args=(*args, start)) for f, *args in jobs]
+    for p in processes:
+        p.start()
+    start.set()
+    for p in processes:
+        p.join(120)
+    assert [p.exitcode for p in processes] == [0] * len(processes)
+
+
+def _rows(root: Path) -> dict[str, dict[str, str]]:
+    with (root / "evidence" / "russia-iran.csv").open(encoding="utf-8") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def test_six_adds_at_once_all_land(case_root: Path) -> None:
+    ids = [f"C{n}" for n in range(6)]
+    _run_at_once([(_add, str(case_root), i) for i in ids])
+    rows = _rows(case_root)
+    assert set(ids) <= set(rows)
+    assert len(rows) == 17 + 6
+
+
+def test_adds_racing_retracts_keep_both(case_root: Path) -> None:
+    jobs = [(_add, str(case_root), f"C{n}") for n in range(3)]
+    jobs += [(_retract, str(case_root), f"E0{n}") for n in (2, 4, 6)]
+    _run_at_once(jobs)
+    rows = _rows(case_root)
+    assert {"C0", "C1", "C2"} <= set(rows)
+    assert [rows[f"E0{n}"]["status"] for n in (2, 4, 6)] == ["retracted"] * 3
+
+
+def _save(root: str, scenario: str, weight: float, start) -> None:
+    start.wait()
+    save_priors(Path(root), "russia-iran", {scenario: weight}, {})
+
+
+def test_priors_saves_at_once_keep_each_change(case_root: Path) -> None:
+    _run_at_once([(_save, str(case_root), "defense_partnership", 0.2),
+                  (_save, str(case_root), "drift", 0.3)])
+    text = (case_root / "priors" / "russia-iran.yaml").read_text(encoding="utf-8")
+    assert "weight: 0.2" in text and "weight: 0.3" in text
+
+
+def _hold(lock_file: str, held, release) -> None:
+    from filelock import FileLock
+
+    with FileLock(lock_file):
+        held.set()
+        release.wait(30)
+
+
+def test_a_writer_that_waits_too_long_gets_a_message_and_changes_nothing(case_root: Path) -> None:
+    from toolkit.core.errors import CaseError
+    from toolkit.core.locks import lock_path, locked
+
+    ledger = case_root / "evidence" / "russia-iran.csv"
+    lock_file = lock_path(case_root, ledger)
+    assert lock_file == case_root / ".locks" / "evidence-russia-iran.csv.lock"
+    lock_file.parent.mkdir()
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold, args=(str(lock_file), held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        before = ledger.read_bytes()
+        try:
+            with locked(case_root, ledger, "evidence/russia-iran.csv", timeout=0.2):
+                raise AssertionError("the lock was taken while another process held it")
+        except CaseError as exc:
+            assert "evidence/russia-iran.csv: another process has been changing this file " \
+                   "for over 0.2 s" in str(exc)
+            assert "wait for it to finish and try again" in str(exc)
+        assert ledger.read_bytes() == before
+    finally:
+        release.set()
+        holder.join(30)
