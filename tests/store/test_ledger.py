@@ -199,3 +199,32 @@ def test_retract_after_a_note_with_a_unicode_line_separator(case_root: Path) -> 
     assert changed == [8]
     statuses = {i.id: i.status for i in load_case(case_root, "russia-iran").evidence}
     assert statuses["E08"] == "retracted" and statuses["E05"] == "active"
+
+
+def test_an_unclosed_quote_is_named_not_swallowing_later_rows(case_root: Path) -> None:
+    path = ledger(case_root)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[15] = lines[15].replace(",B2,active,", ",B2,active,\"an unclosed note ", 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(CaseError) as caught:
+        load_case(case_root, "russia-iran")
+    message = str(caught.value)
+    assert "evidence/russia-iran.csv:16: a quote (\") opens here and is never closed" in message
+    assert "Fix: close the quote" in message
+    result = add(case_root)
+    assert result.exit_code == 2 and "never closed" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before
+
+
+def test_an_unclosed_quote_in_the_last_row_is_named(case_root: Path) -> None:
+    path = ledger(case_root)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + 'E99,2023-09-02,2023-09-01,2023-09-01,drone_supply,5,drones,G02,B2,'
+                    'active,"no closing quote\n', encoding="utf-8")
+    with pytest.raises(CaseError) as caught:
+        load_case(case_root, "russia-iran")
+    assert "evidence/russia-iran.csv:19: a quote (\") opens here and is never closed" \
+        in str(caught.value)
+    assert "unexpected end of data" in str(caught.value)

@@ -139,19 +139,29 @@ def read_evidence(path: Path, shown: str) -> tuple[list[EvidenceItem], list[Prob
 def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]]:
     """Parse ledger text (header plus rows); see :func:`read_evidence`."""
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return [], [Problem(shown, None, "", "is empty", "start it with the header row")]
+    except csv.Error as exc:
+        return [], [_quote_problem(shown, 1, exc)]
     missing = [c for c in COLUMNS if c not in header and c != "note"]
     if missing:
         return [], [Problem(shown, 1, ", ".join(missing), "required column(s) missing",
                             f"use the header: {','.join(COLUMNS)}")]
     items: list[EvidenceItem] = []
     line = 1
-    for row in reader:
+    rows = iter(reader)
+    while True:
         start = line + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # the reader cannot go on: later rows are not read
+            problems.append(_quote_problem(shown, start, exc))
+            break
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -164,6 +174,13 @@ def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]
         if item is not None:
             items.append(item)
     return items, problems
+
+
+def _quote_problem(shown: str, line: int, exc: csv.Error) -> Problem:
+    """A row whose quoted cell never closes (it would swallow every later row)."""
+    return Problem(shown, line, "", f'a quote (") opens here and is never closed properly '
+                   f"(the CSV reader stopped: {exc}); rows after it were not read",
+                   'close the quote, or write a quote inside a quoted note as two ("")')
 
 
 def _parse_row(cells: dict[str, str], line: int, shown: str) -> tuple[EvidenceItem | None, list]:
