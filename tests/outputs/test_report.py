@@ -17,14 +17,13 @@ from toolkit.model.case import load_case
 from toolkit.outputs import report
 from toolkit.outputs.briefing import build_briefing, evidence_csv, spreadsheet_safe
 from toolkit.outputs.forecast import run_forecast
+from toolkit.outputs.manifest import fingerprint, manifest_path
 from toolkit.outputs.report import (
     CHARTS,
     ChartSpec,
     chart_path,
     export_charts,
     export_report,
-    fingerprint,
-    manifest_path,
 )
 from toolkit.ui.cli import main
 

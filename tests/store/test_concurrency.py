@@ -94,7 +94,7 @@ def test_a_writer_that_waits_too_long_gets_a_message_and_changes_nothing(case_ro
         assert held.wait(30)
         before = ledger.read_bytes()
         try:
-            with locked(case_root, ledger, "evidence/russia-iran.csv", timeout=0.2):
+            with locked(lock_file, "evidence/russia-iran.csv", timeout=0.2):
                 raise AssertionError("the lock was taken while another process held it")
         except CaseError as exc:
             assert "evidence/russia-iran.csv: another process has been changing this file " \
@@ -104,3 +104,46 @@ def test_a_writer_that_waits_too_long_gets_a_message_and_changes_nothing(case_ro
     finally:
         release.set()
         holder.join(30)
+
+
+def _report(root: str, out: str, seed: int, start, results) -> None:
+    import datetime as dt
+
+    from toolkit.core.errors import CaseError
+    from toolkit.model.case import load_case
+    from toolkit.outputs.forecast import run_forecast
+    from toolkit.outputs.report import export_charts
+
+    case = load_case(Path(root), "russia-iran")
+    forecast = run_forecast(case, as_of=dt.date(2026, 12, 1), seed=seed)
+    start.wait()
+    try:
+        export_charts(forecast, Path(out), ["svg"], case)
+        results.put((seed, "written"))
+    except CaseError:
+        results.put((seed, "refused"))
+
+
+def test_two_reports_of_different_runs_into_one_folder_do_not_mix(case_root: Path,
+                                                                  tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "out"
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    processes = [context.Process(target=_report, args=(str(case_root), str(out), seed, start,
+                                                        results)) for seed in (1, 2)]
+    for p in processes:
+        p.start()
+    start.set()
+    for p in processes:
+        p.join(180)
+    outcome = dict(results.get(timeout=5) for _ in processes)
+    assert sorted(outcome.values()) == ["refused", "written"]
+    winner = next(seed for seed, what in outcome.items() if what == "written")
+    manifest = json.loads(next(out.glob("*-manifest.json")).read_text(encoding="utf-8"))
+    assert manifest["fingerprint"]["seed"] == winner
+    digests = manifest["files"]
+    import hashlib
+    for name, digest in digests.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest

@@ -3,12 +3,16 @@
 Every read-change-write of a shared file (the evidence ledger, a priors file) runs inside
 :func:`locked`, so two ``evidence add`` commands, or an add racing a retract or a dashboard
 save, never lose each other's work: the second waits, then re-reads the file the first
-wrote. The lock is an OS file lock (``filelock``), released by the kernel if its holder
-dies, so a killed process leaves no stale lock.
+wrote. A report holds its output folder's lock from its overwrite check to its manifest, so
+two reports into one folder cannot mix their files. The lock is an OS file lock
+(``filelock``), released by the kernel if its holder dies, so a killed process leaves no
+stale lock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,17 +38,24 @@ def lock_path(root: Path, target: Path) -> Path:
     return root / ".locks" / ("-".join(relative.parts) + ".lock")
 
 
+def folder_lock_path(folder: Path) -> Path:
+    """The lock file of an output folder, kept out of it (in the system's temp folder).
+
+    Report folders may be anywhere (``--out``) and must hold only the report's files, so
+    their locks live in ``<tmp>/scenario-toolkit-locks/``, named by the folder's real path.
+    """
+    digest = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "scenario-toolkit-locks" / f"{digest}.lock"
+
+
 @contextmanager
-def locked(root: Path, target: Path, shown: str,
-           timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the write lock of ``target`` for the duration of the block.
+def locked(lock_file: Path, shown: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold a write lock for the duration of the block.
 
     Parameters
     ----------
-    root : Path
-        The case root (the lock file goes under its ``.locks/``).
-    target : Path
-        The file about to be read, changed and written.
+    lock_file : Path
+        The lock (:func:`lock_path` for a case file, :func:`folder_lock_path` for a folder).
     shown : str
         How the file is named in messages.
     timeout : float
@@ -55,9 +66,8 @@ def locked(root: Path, target: Path, shown: str,
     CaseError
         When another process holds the lock for longer than ``timeout``.
     """
-    path = lock_path(root, target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path, timeout=timeout)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_file, timeout=timeout)
     try:
         lock.acquire()
     except Timeout:

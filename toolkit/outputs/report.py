@@ -10,7 +10,6 @@ one code path of the command line and the notebooks; every write is atomic.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from toolkit import __version__
 from toolkit.core.atomic import write_text_atomic
-from toolkit.core.errors import CaseError, Problem, display_path
+from toolkit.core.errors import display_path
+from toolkit.core.locks import folder_lock_path, locked
 from toolkit.model.case import Case
 from toolkit.outputs.briefing import ChartEmbed, build_briefing, evidence_csv, render_html
 from toolkit.outputs.briefing.pdf import write_briefing_pdf
@@ -36,12 +35,12 @@ from toolkit.outputs.charts import (
     trail_chart,
 )
 from toolkit.outputs.forecast import Forecast
+from toolkit.outputs.manifest import check_outputs, output_path, write_manifest
 
 CHART_FORMATS = ("png", "svg", "pdf")
 #: ``pdf`` means the briefing PDF plus chart PDFs; ``html`` the briefing; ``csv`` the
 #: evidence table.
 REPORT_FORMATS = ("png", "svg", "pdf", "html", "csv")
-MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -100,42 +99,9 @@ EXTRA_CAPTIONS: dict[str, str] = {
 }
 
 
-def output_path(out_dir: Path, forecast: Forecast, what: str, ext: str) -> Path:
-    """Stable file name ``<case>-<as-of>-<what>.<ext>``."""
-    return Path(out_dir) / f"{forecast.case}-{forecast.as_of.isoformat()}-{what}.{ext}"
-
-
 def chart_path(out_dir: Path, forecast: Forecast, chart: str, ext: str) -> Path:
     """Stable file name of a chart."""
     return output_path(out_dir, forecast, chart, ext)
-
-
-def manifest_path(out_dir: Path, forecast: Forecast) -> Path:
-    """The sidecar manifest recording which run wrote the files."""
-    return output_path(out_dir, forecast, "manifest", "json")
-
-
-def fingerprint(forecast: Forecast, report_inputs: dict[str, str] | None = None) -> dict[str, Any]:
-    """What makes two reports the same run for the purpose of overwriting files.
-
-    Parameters
-    ----------
-    forecast : Forecast
-        The forecast reported.
-    report_inputs : dict, optional
-        Hashes of further files the report reads (the questions file, see
-        :func:`report_inputs`), recorded with the forecast's input hashes.
-    """
-    inputs = {**forecast.input_hashes, **(report_inputs or {})}
-    return {
-        "case": forecast.case,
-        "as_of": forecast.as_of.isoformat(),
-        "engine": forecast.engine,
-        "seed": int(forecast.seed),
-        "inputs": dict(sorted(inputs.items())),
-        "weights": [round(float(w), 10) for w in forecast.prior],
-        "level": float(forecast.interval_level),
-    }
 
 
 def report_inputs(case: Case | None) -> dict[str, str]:
@@ -143,104 +109,6 @@ def report_inputs(case: Case | None) -> dict[str, str]:
     if case is None or not case.paths.questions.exists():
         return {}
     return {"questions": hashlib.sha256(case.paths.questions.read_bytes()).hexdigest()}
-
-
-def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
-    changed = []
-    for key in ("engine", "seed"):
-        if old.get(key) != new.get(key):
-            changed.append(f"{key} {old.get(key)} -> {new.get(key)}")
-    if old.get("inputs") != new.get("inputs"):
-        changed.append("different case files")
-    if old.get("weights") != new.get("weights"):
-        changed.append("different prior weights")
-    if old.get("level") != new.get("level"):
-        changed.append("different interval level")
-    return ", ".join(changed) or "a different run"
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def check_outputs(out_dir: Path, forecast: Forecast, targets: list[Path],
-                  force: bool = False, inputs: dict[str, str] | None = None) -> dict[str, str]:
-    """Refuse to replace files that a different run wrote.
-
-    Parameters
-    ----------
-    out_dir : Path
-        The output folder.
-    forecast : Forecast
-        The run about to write.
-    targets : list of Path
-        Files it will write.
-    force : bool
-        Replace them anyway.
-    inputs : dict, optional
-        Hashes of further files the report reads (:func:`report_inputs`).
-
-    Returns
-    -------
-    dict
-        Files (name -> sha256) already recorded for this same run, to keep in the manifest.
-
-    Raises
-    ------
-    CaseError
-        Naming the files, when they came from a different run or from an unknown one.
-    """
-    path = manifest_path(out_dir, forecast)
-    manifest = _read_manifest(path) if path.exists() else None
-    mine = fingerprint(forecast, inputs)
-    if manifest is not None and manifest.get("fingerprint") == mine:
-        files = manifest.get("files", {})
-        return {name: digest for name, digest in files.items() if (out_dir / name).exists()} \
-            if isinstance(files, dict) else {}
-    if force:
-        return {}
-    existing = [t for t in targets if t.exists()]
-    if manifest is not None:
-        recorded = manifest.get("files", {})
-        existing += [out_dir / name for name in (recorded if isinstance(recorded, dict) else {})
-                     if (out_dir / name).exists() and out_dir / name not in existing]
-        previous = manifest.get("fingerprint") or {}
-        reason = f"they came from a different run ({_differences(previous, mine)})"
-    else:
-        if path.exists():
-            existing.append(path)
-        reason = "no manifest says which run wrote them"
-    if not existing:
-        return {}
-    names = ", ".join(sorted(p.name for p in existing))
-    raise CaseError([Problem(
-        display_path(Path(out_dir)), None, "--out",
-        f"will not overwrite {len(existing)} existing file(s), because {reason}: {names}",
-        "pass --force to replace them, or write to another folder with --out")])
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
-                    written: list[Path], inputs: dict[str, str] | None = None) -> Path:
-    files = dict(kept)
-    files.update({p.name: _sha256(p) for p in written})
-    document = {
-        "schema_version": MANIFEST_VERSION,
-        "generator": f"scenario-toolkit {__version__}",
-        "fingerprint": fingerprint(forecast, inputs),
-        "run_id": forecast.extras.get("run_id"),
-        "files": dict(sorted(files.items())),
-    }
-    path = manifest_path(out_dir, forecast)
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=False) + "\n")
-    return path
 
 
 def extra_charts(case: Case | None, dynamic: Any = None) -> list[str]:
@@ -334,37 +202,38 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     extra = extra_charts(case, dynamic)
     charts, targets = _plan(forecast, out_dir, formats, case, briefing, extra)
     inputs = report_inputs(case) if "calibration" in extra else {}
-    kept = check_outputs(out_dir, forecast, targets, force, inputs)
-    questions = compute_questions(case, forecast) if "calibration" in extra else None
-    figures = {name: freeze_layout(CHARTS[name](forecast, case))
-               for name in charts if name in CHARTS}
-    figures.update(_extra_figures(extra, questions, dynamic))
-    written: list[Path] = []
-    for name, figure in figures.items():
-        for ext in (f for f in formats if f in CHART_FORMATS):
-            written.append(save_figure(figure, chart_path(out_dir, forecast, name, ext),
-                                       close=False))
-    if wants_briefing:
-        assert case is not None
-        content = build_briefing(forecast, case,
-                                 questions=questions[0] if questions else None,
-                                 watch=compute_watch(case, forecast), dynamic=dynamic)
-        if "pdf" in formats:
-            path = output_path(out_dir, forecast, "briefing", "pdf")
-            write_briefing_pdf(content, list(figures.values()), path)
-            written.append(path)
-        if "html" in formats:
-            embeds = [ChartEmbed(name, _caption(name),
-                                 inline_svg(figure, salt=f"{forecast.case}-{name}"))
-                      for name, figure in figures.items()]
-            path = output_path(out_dir, forecast, "briefing", "html")
-            write_text_atomic(path, render_html(content, embeds))
-            written.append(path)
-        if "csv" in formats:
-            path = output_path(out_dir, forecast, "evidence", "csv")
-            write_text_atomic(path, evidence_csv(content))
-            written.append(path)
-    written.append(_write_manifest(out_dir, forecast, kept, written, inputs))
+    with locked(folder_lock_path(out_dir), display_path(out_dir)):
+        kept = check_outputs(out_dir, forecast, targets, force, inputs)
+        questions = compute_questions(case, forecast) if "calibration" in extra else None
+        figures = {name: freeze_layout(CHARTS[name](forecast, case))
+                   for name in charts if name in CHARTS}
+        figures.update(_extra_figures(extra, questions, dynamic))
+        written: list[Path] = []
+        for name, figure in figures.items():
+            for ext in (f for f in formats if f in CHART_FORMATS):
+                written.append(save_figure(figure, chart_path(out_dir, forecast, name, ext),
+                                           close=False))
+        if wants_briefing:
+            assert case is not None
+            content = build_briefing(forecast, case,
+                                     questions=questions[0] if questions else None,
+                                     watch=compute_watch(case, forecast), dynamic=dynamic)
+            if "pdf" in formats:
+                path = output_path(out_dir, forecast, "briefing", "pdf")
+                write_briefing_pdf(content, list(figures.values()), path)
+                written.append(path)
+            if "html" in formats:
+                embeds = [ChartEmbed(name, _caption(name),
+                                     inline_svg(figure, salt=f"{forecast.case}-{name}"))
+                          for name, figure in figures.items()]
+                path = output_path(out_dir, forecast, "briefing", "html")
+                write_text_atomic(path, render_html(content, embeds))
+                written.append(path)
+            if "csv" in formats:
+                path = output_path(out_dir, forecast, "evidence", "csv")
+                write_text_atomic(path, evidence_csv(content))
+                written.append(path)
+        written.append(write_manifest(out_dir, forecast, kept, written, inputs))
     return written
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from toolkit.core.atomic import write_text_atomic
 from toolkit.core.errors import CaseError, Problem
-from toolkit.core.locks import locked
+from toolkit.core.locks import lock_path, locked
 from toolkit.core.yamlio import read_utf8
 from toolkit.model.case import CasePaths, load_case
 from toolkit.model.evidence import COLUMNS, EvidenceItem, with_status
@@ -69,7 +69,7 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
     """
     paths = CasePaths(root, case)
     cells = {"status": "active", "note": "", **cells}
-    with locked(root, paths.evidence, paths.shown(paths.evidence)):
+    with locked(lock_path(root, paths.evidence), paths.shown(paths.evidence)):
         old = _read_ledger(paths) if paths.evidence.exists() else ",".join(COLUMNS) + "\n"
         separator = "" if old.endswith("\n") else "\n"
         new = old + separator + _row_text(_header(old), cells)
@@ -105,7 +105,7 @@ def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> Evide
         If the id is unknown or already retracted, or the case has problems.
     """
     paths = CasePaths(root, case)
-    with locked(root, paths.evidence, paths.shown(paths.evidence)):
+    with locked(lock_path(root, paths.evidence), paths.shown(paths.evidence)):
         return _retract(root, case, item_id, reason)
 
 

@@ -24,7 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from toolkit.core.atomic import write_bytes_atomic, write_text_atomic
 from toolkit.core.errors import CaseError, Problem
-from toolkit.core.locks import locked
+from toolkit.core.locks import lock_path, locked
 from toolkit.core.yamlio import read_utf8
 from toolkit.model.case import CasePaths, load_case
 
@@ -286,7 +286,7 @@ def save_priors(
     """
     paths = CasePaths(root, case)
     shown = paths.shown(paths.priors)
-    with locked(root, paths.priors, shown):
+    with locked(lock_path(root, paths.priors), shown):
         old, problems = read_utf8(paths.priors, shown)
         if old is None:
             raise CaseError(problems)
