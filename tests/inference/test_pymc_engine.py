@@ -385,3 +385,23 @@ def test_pymc_run_saves_a_posterior_arviz_can_load(bundled_fit, tmp_path):
     tree = run.posterior()
     np.testing.assert_allclose(tree["posterior"]["rate"].values,
                                bundled_fit.extras["posterior"]["posterior"]["rate"].values)
+
+
+@pytest.mark.slow
+def test_a_one_chain_run_gets_a_split_chain_r_hat_and_valid_json(min_capacity):
+    import json
+
+    from toolkit.core.jsonio import dumps
+    from toolkit.inference.engines.pymc_engine import PymcEngine
+
+    case, obs, _ = packed([40])
+    result = PymcEngine(min_capacity=min_capacity, draws=1000, tune=300, chains=1).run(
+        case, obs, seed=3)
+    d = result.diagnostics
+    assert np.isfinite(d["r_hat_max"]) and d["r_hat_max"] < 1.05
+    assert d["ess_bulk_min"] > 100
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    json.loads(dumps(d), parse_constant=refuse)  # no NaN or Infinity: valid JSON

@@ -49,6 +49,16 @@ def gate(r_hat_max: float, ess_bulk_min: float, ess_tail_min: float,
     }
 
 
+def split_chain(ary: np.ndarray) -> np.ndarray:
+    """One chain ``(..., 1, draws)`` as its two halves ``(..., 2, draws // 2)``.
+
+    R-hat compares chains; a single chain still shows non-stationarity when its first and
+    second halves disagree (the split-R-hat idea), so a one-chain run gets a real r_hat.
+    """
+    half = ary.shape[-1] // 2
+    return ary[..., 0, : 2 * half].reshape(*ary.shape[:-2], 2, half)
+
+
 def engine_diagnostics(z: dict[str, np.ndarray], used: list[int], diverging: np.ndarray,
                        estimates: dict[str, Any]) -> dict[str, Any]:
     """The PyMC engine's gate: r_hat, ESS, divergences, and the marginals' Pareto k and MCSE.
@@ -74,13 +84,14 @@ def engine_diagnostics(z: dict[str, np.ndarray], used: list[int], diverging: np.
     sampled = np.concatenate([zf[..., :n] for zf, n in zip(z.values(), used, strict=True)],
                              axis=-1)
     ary = np.moveaxis(sampled, -1, 0)  # (slots, chains, draws)
-    rhat = np.asarray(array_stats.rhat(ary, chain_axis=-2, draw_axis=-1))
+    halves = ary if ary.shape[1] > 1 else split_chain(ary)  # one chain: r_hat of its halves
+    rhat = np.asarray(array_stats.rhat(halves, chain_axis=-2, draw_axis=-1))
     bulk = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk"))
     tail = np.asarray(array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="tail",
                                        prob=(0.05, 0.95)))
     mcse = max(float(e.mcse.max()) for e in estimates.values())
     khat = max(float(e.khat.max()) for e in estimates.values())
-    rhat_max = float(np.nanmax(rhat)) if ary.shape[1] > 1 else float("nan")
+    rhat_max = float(np.nanmax(rhat))
     result = gate(rhat_max, float(bulk.min()), float(tail.min()), int(diverging.sum()))
     if khat > KHAT_MAX:
         result["problems"].append(f"importance-sampling khat {khat:.2f} > {KHAT_MAX}")

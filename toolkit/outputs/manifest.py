@@ -16,6 +16,7 @@ from typing import Any
 from toolkit import __version__
 from toolkit.core.atomic import write_text_atomic
 from toolkit.core.errors import CaseError, Problem, display_path
+from toolkit.core.jsonio import dumps
 from toolkit.outputs.forecast import Forecast
 
 MANIFEST_VERSION = 1
@@ -149,5 +150,5 @@ def write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
         "files": dict(sorted(files.items())),
     }
     path = manifest_path(out_dir, forecast)
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(path, dumps(document, indent=2, sort_keys=False) + "\n")
     return path

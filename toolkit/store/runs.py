@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core.atomic import write_text_atomic
+from toolkit.core.jsonio import dumps
 from toolkit.model.case import _hash
 from toolkit.store.history import history_path, record_run
 
@@ -97,7 +98,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
                 posterior.to_zarr(tmp / POSTERIOR)
         payload = forecast.to_dict()
         payload["run_id"] = run_id
-        write_text_atomic(tmp / FORECAST, json.dumps(payload, indent=2))
+        write_text_atomic(tmp / FORECAST, dumps(payload, indent=2))
         manifest = {
             "run_id": run_id,
             "case": forecast.case,
@@ -115,7 +116,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
             "command": command if command is not None else " ".join(
                 [Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
-        write_text_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2))
+        write_text_atomic(tmp / MANIFEST, dumps(manifest, indent=2))
         os.chmod(tmp, 0o755)
         os.rename(tmp, parent / run_id)
     except BaseException:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from toolkit.core.jsonio import dumps
 from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.language import percent
 from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
@@ -64,7 +64,7 @@ def backtest_command(
         for path in export_question_charts(result, charts_dir, ["png", "svg"]):
             click.echo(f"wrote {path}", err=as_json)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(dumps(result.to_dict(), indent=2))
     elif rolling:
         click.echo(render_rolling(result))
     else:

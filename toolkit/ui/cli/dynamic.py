@@ -6,11 +6,11 @@ Called by :mod:`toolkit.ui.cli.forecasting`; it registers no command of its own.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import click
 
+from toolkit.core.jsonio import dumps
 from toolkit.model.case import Case
 from toolkit.outputs.dynamic_forecast import DynamicForecast, run_dynamic
 from toolkit.outputs.language import percent
@@ -49,7 +49,7 @@ def dynamic_forecast(
     forecast = run_dynamic(case, horizon=horizon, as_of=as_of, seed=seed, level=level,
                            **settings)
     if as_json:
-        click.echo(json.dumps(forecast.to_dict(), indent=2))
+        click.echo(dumps(forecast.to_dict(), indent=2))
     else:
         click.echo(render_dynamic_table(forecast))
     return forecast

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
 
+from toolkit.core.jsonio import dumps
 from toolkit.store.ledger import append_item, retract_item
 from toolkit.ui.cli.common import DATE, main, open_case, resolve_root, root_option, user_errors
 
@@ -31,7 +31,7 @@ def list_command(case: str, status: str, as_json: bool, root: Path | None) -> No
     if status != "all":
         items = [i for i in items if i.status == status]
     if as_json:
-        click.echo(json.dumps([{
+        click.echo(dumps([{
             "id": i.id, "reported_on": i.reported_on.isoformat(),
             "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat(),
             "indicator": i.indicator, "value": i.value, "unit": i.unit, "source": i.source,

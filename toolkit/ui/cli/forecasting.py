@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import click
 
 from toolkit.core.defaults import LEVEL
 from toolkit.core.errors import CaseError, Problem
+from toolkit.core.jsonio import dumps
 from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.forecast import Forecast, run_forecast
 from toolkit.outputs.language import estimative_word, percent
@@ -68,7 +68,7 @@ def forecast_command(
                             **{k: v for k, v in engine_options.items() if v is not None})
     run_id = None if no_save else save_run(forecast, loaded.paths.root)
     if as_json:
-        click.echo(json.dumps({**forecast.to_dict(), "run_id": run_id}, indent=2))
+        click.echo(dumps({**forecast.to_dict(), "run_id": run_id}, indent=2))
     else:
         click.echo(render_table(forecast))
         if run_id is not None:

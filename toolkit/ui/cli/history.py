@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from toolkit.core.errors import CaseError, Problem
+from toolkit.core.jsonio import dumps
 from toolkit.outputs.language import percent
 from toolkit.store.history import history_path, read_history
 from toolkit.store.runs import list_runs, load_run
@@ -32,7 +32,7 @@ def history_command(case: str, as_json: bool, run_id: str | None, root: Path | N
     latest = list_runs(root, case)
     note = load_run(root, case, latest[-1]).message if latest else None
     if as_json:
-        click.echo(json.dumps({"case": case, "runs": runs, "latest_inputs": note}, indent=2))
+        click.echo(dumps({"case": case, "runs": runs, "latest_inputs": note}, indent=2))
         return
     if not runs:
         click.echo(f"No saved forecasts for {case} yet; run 'scenarios forecast {case}'.")
@@ -80,7 +80,7 @@ def _show_run(root: Path, case: str, run_id: str, as_json: bool) -> None:
         raise CaseError([Problem(f"runs/{case}", None, "--run", f"no saved run {run_id!r}",
                                  f"use one of the latest: {known}")]) from None
     if as_json:
-        click.echo(json.dumps({"run": run.manifest, "forecast": run.forecast,
+        click.echo(dumps({"run": run.manifest, "forecast": run.forecast,
                                "inputs_changed": run.changed, "message": run.message},
                               indent=2))
         return

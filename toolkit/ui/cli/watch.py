@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
 
+from toolkit.core.jsonio import dumps
 from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
 
 
@@ -30,7 +30,7 @@ def watch_command(case: str, as_of: dt.date | None, months: float, signals: int,
     loaded = open_case(root, case)
     forecast, entries = watch(loaded, as_of, months=months, signals=signals)
     if as_json:
-        click.echo(json.dumps({
+        click.echo(dumps({
             "case": loaded.name, "as_of": forecast.as_of.isoformat(), "months": months,
             "signals": signals, "current_entropy_bits": entries[0].current_entropy_bits,
             "scenarios": dict(zip(forecast.scenario_ids, map(float, forecast.probabilities),
