@@ -30,6 +30,13 @@ def bundled_case() -> Case:
     return load_case(REPO, CASE)
 
 
+@pytest.fixture(scope="session")
+def tempered_bundled_case() -> Case:
+    """The bundled case read with ``reliability_reading: tempered`` (what PyMC can run)."""
+    text = (REPO / "priors" / f"{CASE}.yaml").read_text(encoding="utf-8")
+    return load_case(REPO, CASE, priors_text=text + "\nreliability_reading: tempered\n")
+
+
 @pytest.fixture
 def case_root(tmp_path: Path) -> Path:
     """A scratch copy of the bundled case's files that a test may change."""

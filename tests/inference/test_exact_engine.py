@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from toolkit.inference.engines import get_engine
-from toolkit.inference.engines.exact import log_marginal
+from toolkit.inference.reference import with_references
 from toolkit.model.case import Case, load_case
 from toolkit.outputs.forecast import Forecast, run_forecast
 
@@ -26,7 +26,9 @@ def forecast(bundled_case: Case) -> Forecast:
 
 
 def test_probabilities_and_trail(forecast: Forecast, bundled_case: Case) -> None:
-    n = len(bundled_case.evidence)
+    # E04 and E05 lie inside E16 and are read with it (left out as nested)
+    assert forecast.excluded["nested"] == ["E04", "E05"]
+    n = len(bundled_case.evidence) - 2
     assert forecast.probabilities.sum() == pytest.approx(1.0, abs=1e-12)
     assert np.all(forecast.probabilities >= 0)
     assert forecast.trail.shape == (n + 1, 3)
@@ -37,25 +39,38 @@ def test_probabilities_and_trail(forecast: Forecast, bundled_case: Case) -> None
     assert forecast.diagnostics["converged"] is True
 
 
-def test_engine_total_is_the_sum_of_independent_indicator_marginals(
+def _brute_log_marginal(family, params, observations, points: int = 1_000_001) -> float:
+    """Independent reference: the plain trapezoid rule on a million-point uniform grid
+    (spacing about 3e-5, far finer than the narrowest likelihood spike of the case)."""
+    lo, hi = family.bracket(params, observations)
+    u = np.linspace(lo - 2.0, hi + 2.0, points)
+    values = family.log_posterior_u(u, params, observations)
+    peak = values.max()
+    dense = np.exp(values - peak)
+    return float(math.log(np.sum((dense[1:] + dense[:-1]) / 2) * (u[1] - u[0])) + peak)
+
+
+def test_engine_total_matches_independent_quadrature(
     forecast: Forecast, bundled_case: Case
 ) -> None:
+    """The new model (mixture reliability) against a brute-force grid per indicator."""
     items, _ = bundled_case.select(AS_OF)
-    observations = bundled_case.observations(items)
+    observations = with_references(bundled_case, bundled_case.observations(items, AS_OF))
     by_indicator = defaultdict(list)
     for o in observations:
         by_indicator[o.indicator].append(o)
     expected = np.zeros(3)
     for k, scenario in enumerate(bundled_case.priors.scenario_ids):
         for indicator, group in by_indicator.items():
-            expected[k] += log_marginal(bundled_case.indicators[indicator].kind,
-                                        bundled_case.prior_params(indicator, scenario), group)
+            expected[k] += _brute_log_marginal(bundled_case.indicators[indicator].family,
+                                              bundled_case.prior_params(indicator, scenario),
+                                              group)
     result = get_engine("exact").run(bundled_case, observations, 0)
-    assert result.log_marginal == pytest.approx(expected, abs=1e-9)
+    assert result.log_marginal == pytest.approx(expected, abs=3e-6)
     assert result.log_marginal == pytest.approx(result.increments.sum(axis=0), abs=1e-12)
     log_post = np.log(bundled_case.priors.weights) + expected
     posterior = np.exp(log_post - log_post.max())
-    assert forecast.probabilities == pytest.approx(posterior / posterior.sum(), abs=1e-12)
+    assert forecast.probabilities == pytest.approx(posterior / posterior.sum(), abs=3e-6)
 
 
 def test_attribution_adds_up_to_the_posterior_log_odds(forecast: Forecast) -> None:
@@ -184,10 +199,22 @@ def test_hand_computed_two_scenario_case(tmp_path: Path) -> None:
     p_high = odds / (1 + odds)
     assert got.probabilities == pytest.approx([p_high, 1 - p_high], abs=1e-12)
     assert got.increments[0] == pytest.approx([log_nb(4.0, 0.5), log_nb(2.0, 1.0)], abs=1e-12)
-    # tempering: reliability 0.5 ("0.5" in the file) halves the log likelihood inside the
-    # integral: Gamma(alpha + y/2, beta + t/2) normaliser
+    # the default reading: reliability 0.5 ("0.5" in the file) means genuine with probability
+    # 0.5, otherwise the scenarios' average prior predictive: m_k = 0.5 NB_k + 0.5 mean(NB)
     path = tmp_path / "evidence" / "hand.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",A1,", ",0.5,"), encoding="utf-8")
+    mixed = run_forecast(load_case(tmp_path, "hand"), as_of=dt.date(2024, 6, 1))
+    nb = np.exp([log_nb(4.0, 0.5), log_nb(2.0, 1.0)])
+    m = 0.5 * nb + 0.5 * nb.mean()
+    assert mixed.increments[0] == pytest.approx(np.log(m), abs=1e-8)
+    assert mixed.probabilities[0] == pytest.approx(0.3 * m[0] / (0.3 * m[0] + 0.7 * m[1]),
+                                                   abs=1e-8)
+    # the grade bounds the pull: the odds move by m_high / m_low, less than K = 2 either way
+    assert 1 / 2 < m[0] / m[1] < 2
+    # tempering (reliability_reading: tempered) halves the log likelihood inside the
+    # integral: Gamma(alpha + y/2, beta + t/2) normaliser
+    priors = tmp_path / "priors" / "hand.yaml"
+    priors.write_text(HAND_PRIORS + "reliability_reading: tempered\n", encoding="utf-8")
     half = run_forecast(load_case(tmp_path, "hand"), as_of=dt.date(2024, 6, 1))
 
     def log_tempered(alpha: float, beta: float, r: float = 0.5) -> float:

@@ -27,12 +27,12 @@ UNIT_OF = {"c_count": "things", "c_occ": "events", "c_amt": "USD bn", "c_sig": "
 
 
 def make_case(weights: list[float], expectations: dict[str, list[dict[str, Any]]],
-              rows: list[dict[str, Any]]) -> Case:
+              rows: list[dict[str, Any]], reading: str = "mixture") -> Case:
     """A validated-in-memory case: scenarios s0..sK, the indicators used, evidence rows."""
     scenarios = [f"s{k}" for k in range(len(weights))]
     priors = Priors.model_validate({
         "schema_version": 1, "case": "prop", "title": "Property case", "question": "Which?",
-        "horizon": "2030-01-01",
+        "horizon": "2030-01-01", "reliability_reading": reading,
         "scenarios": [{"id": s, "label": s.upper(), "weight": w}
                       for s, w in zip(scenarios, weights, strict=True)],
         "indicators": [{"id": i, "label": i, "kind": KIND_OF[i], "unit": UNIT_OF[i]}
@@ -53,7 +53,7 @@ def make_case(weights: list[float], expectations: dict[str, list[dict[str, Any]]
             id=row.get("id", f"X{line}"), reported_on=row.get("reported_on", start),
             period_start=start, period_end=start + dt.timedelta(days=row["days"] - 1),
             indicator=row["indicator"], value=row["value"], unit=UNIT_OF[row["indicator"]],
-            source="S1", reliability_text=reliability,
+            source=row.get("source", "S1"), reliability_text=reliability,
             reliability=parse_reliability(reliability), status=row.get("status", "active"),
             note="", line=line,
         ))
@@ -162,7 +162,8 @@ def test_retracted_or_zero_reliability_item_changes_nothing(spec, data) -> None:
     base = forecast_or_none(make_case(weights, expectations, rows))
     assume(base is not None)
     indicator = data.draw(st.sampled_from(sorted(expectations)))
-    extra = {"id": "NEW", "indicator": indicator, "value": data.draw(value_for(indicator)),
+    extra = {"id": "NEW", "source": "S2", "indicator": indicator,
+             "value": data.draw(value_for(indicator)),
              "offset": data.draw(st.integers(0, 400)), "days": data.draw(st.integers(1, 200))}
     retracted = forecast(make_case(weights, expectations,
                                    [*rows, extra | {"reliability": "A1", "status": "retracted"}]))
@@ -170,7 +171,8 @@ def test_retracted_or_zero_reliability_item_changes_nothing(spec, data) -> None:
     assert retracted.excluded["retracted"] == ["NEW"]
     silent = forecast(make_case(weights, expectations, [*rows, extra | {"reliability": "0"}]))
     assert silent.probabilities == pytest.approx(base.probabilities, abs=1e-9)
-    assert "NEW" in silent.item_ids
+    # it counts (with no weight), or lies inside another item's period and is read with it
+    assert "NEW" in silent.item_ids or "NEW" in silent.excluded["nested"]
 
 
 @FAST
@@ -183,6 +185,7 @@ def test_an_item_raises_the_scenario_it_favours(spec, data) -> None:
             "reported_on": dt.date(2099, 1, 1), "reliability": data.draw(GRADES)}
     result = forecast_or_none(make_case(weights, expectations, [*rows, last]))
     assume(result is not None)
+    assume(result.item_ids and result.item_ids[-1] == "LAST")  # not read inside another item
     before, after = result.trail[-2], result.trail[-1]
     live = np.flatnonzero(before > 0)
     increments = result.increments[-1, live]
@@ -210,8 +213,9 @@ def test_higher_reliability_moves_the_posterior_further(
     alpha, alpha_ratio, beta, beta_ratio, bound, op, days, others
 ) -> None:
     # scenario s0's rate is larger than s1's in likelihood-ratio order (alpha0 >= alpha1,
-    # beta0 <= beta1) and a bound has a likelihood monotone in the rate: then the tempered
-    # Bayes factor is monotone in the reliability, whatever other items came before.
+    # beta0 <= beta1) and a bound has a likelihood monotone in the rate: then the Bayes
+    # factor is monotone in the reliability (mixed: r a_0 + (1 - r) c over r a_1 + (1 - r) c),
+    # whatever other items came before.
     expectations = {"c_count": [
         {"gamma": {"alpha": alpha * alpha_ratio, "beta": beta}, "per": "month"},
         {"gamma": {"alpha": alpha, "beta": beta * beta_ratio}, "per": "month"},
@@ -223,11 +227,11 @@ def test_higher_reliability_moves_the_posterior_further(
         item = {"id": "B", "indicator": "c_count", "value": f"{op}{bound}", "offset": 5,
                 "days": days, "reported_on": dt.date(2099, 1, 1), "reliability": r}
         p0.append(forecast(make_case([0.5, 0.5], expectations, [*earlier, item])).trail[-1, 0])
-    steps = np.diff(p0)
+    steps = np.diff(p0)  # up to the quadrature's accuracy (about 1e-9)
     if op == ">=":
-        assert np.all(steps >= -1e-12)
+        assert np.all(steps >= -1e-9)
     else:
-        assert np.all(steps <= 1e-12)
+        assert np.all(steps <= 1e-9)
 
 
 def test_tempering_can_reverse_an_item_when_scenarios_differ_in_spread() -> None:
@@ -239,7 +243,8 @@ def test_tempering_can_reverse_an_item_when_scenarios_differ_in_spread() -> None
     for r in RELIABILITIES:
         item = {"id": "B", "indicator": "c_count", "value": "10", "offset": 0, "days": 30,
                 "reliability": r}
-        p0.append(forecast(make_case([0.5, 0.5], expectations, [item])).probabilities[0])
+        p0.append(forecast(make_case([0.5, 0.5], expectations, [item],
+                                     reading="tempered")).probabilities[0])
     steps = np.diff(p0)
     assert p0[0] == pytest.approx(0.5)
     assert not (np.all(steps >= 0) or np.all(steps <= 0)), p0

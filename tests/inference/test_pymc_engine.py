@@ -51,6 +51,12 @@ class SmallCase:
         return self.params[(indicator, scenario)]
 
 
+@pytest.fixture(scope="module")
+def bundled_case(tempered_bundled_case):
+    """The PyMC engine runs the tempered reading only (it refuses the mixture)."""
+    return tempered_bundled_case
+
+
 def random_case(seed: int, tag: str = "") -> tuple[SmallCase, list[Observation]]:
     """Three scenarios; a count, an occurrence, an amount and a signal indicator."""
     rng = np.random.default_rng([seed, sum(map(ord, "pymc-agreement"))])

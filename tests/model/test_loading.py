@@ -13,7 +13,7 @@ import pytest
 from toolkit.core.errors import CaseError
 from toolkit.families.observation import DAYS_PER_MONTH
 from toolkit.model.case import Case, find_root, list_cases, load_case
-from toolkit.model.evidence import COLUMNS, parse_value, unit_factor
+from toolkit.model.evidence import COLUMNS, EvidenceItem, parse_value, to_observation, unit_factor
 from toolkit.model.indicators import STANDARD_INDICATORS
 from toolkit.model.reliability import parse_reliability
 
@@ -93,7 +93,58 @@ def test_bundled_evidence_uses_ranges_and_bounds(bundled_case: Case) -> None:
 )
 def test_value_grammar(text: str, kind: str, low: float, high: float, trials: int) -> None:
     parsed = parse_value(text, kind)
-    assert (parsed.low, parsed.high, parsed.trials) == (low, high, trials)
+    bounds = parsed.whole_bounds() if kind in ("count", "occurrence") else \
+        (parsed.low, parsed.high)
+    assert (*bounds, parsed.trials) == (low, high, trials)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "days", "low", "high"),
+    [
+        (">10", "drones/day", 20, 201, math.inf),   # was 220: rounding before scaling
+        (">=10", "drones/day", 20, 200, math.inf),
+        (">=2.5", "drones", 20, 3, math.inf),       # was 2.5 unrounded
+        ("<=2.5", "drones", 20, 0, 2),
+        ("<10", "drones/day", 2, 0, 19),
+        ("1.2-1.8", "drones/day", 2, 3, 3),
+        ("45", "drones/month", 20, 30, 30),          # an exact rate: nearest whole number
+    ],
+)
+def test_rates_scale_before_rounding(value, unit, days, low, high) -> None:
+    item = _item(value, unit, days)
+    obs = to_observation(item, STANDARD_INDICATORS["drone_supply"])
+    assert (obs.low, obs.high) == (low, high)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "value", "unit", "days", "message"),
+    [
+        ("drone_supply", "1.2-1.4", "drones/day", 1,
+         "no whole number of events lies between 1.2 and 1.4 over the period"),
+        ("joint_production", "yes", "events/day", 30,
+         "yes/no says whether an event happened in the period; give it the indicator's unit, "
+         "not a rate"),
+        ("drone_supply", "2.5", "drones", 3,
+         "'2.5' is not a whole number; a count is (give a range such as 2-3, or a rate with "
+         "its unit)"),
+    ],
+)
+def test_impossible_values_are_refused(indicator, value, unit, days, message) -> None:
+    with pytest.raises(ValueError) as caught:
+        to_observation(_item(value, unit, days, indicator), STANDARD_INDICATORS[indicator])
+    assert str(caught.value) == message
+
+
+def test_an_amount_of_at_most_zero_is_refused() -> None:
+    with pytest.raises(ValueError, match="admits no possible value"):
+        parse_value("<=0", "amount")
+
+
+def _item(value: str, unit: str, days: int, indicator: str = "drone_supply") -> EvidenceItem:
+    start = dt.date(2024, 1, 1)
+    return EvidenceItem("X1", start + dt.timedelta(days=days), start,
+                        start + dt.timedelta(days=days - 1), indicator, value, unit, "S",
+                        "A1", 1.0, "active", "", 2)
 
 
 @pytest.mark.parametrize(

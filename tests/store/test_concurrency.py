@@ -16,7 +16,9 @@ ROW = {"reported_on": "2023-10-02", "period_start": "2023-09-01", "period_end": 
 
 def _add(root: str, item_id: str, start) -> None:
     start.wait()
-    append_item(Path(root), "russia-iran", {"id": item_id, **ROW})
+    # each add reports a different value: identical claims are refused as duplicates
+    value = f"100-{400 + sum(map(ord, item_id))}"
+    append_item(Path(root), "russia-iran", {"id": item_id, **ROW, "value": value})
 
 
 def _retract(root: str, item_id: str, start) -> None:

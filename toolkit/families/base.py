@@ -34,6 +34,22 @@ if TYPE_CHECKING:
 Params = tuple[float, ...]
 
 
+def mix_reliability(ll: np.ndarray, obs: Observation) -> np.ndarray:
+    """Apply an item's reliability to its untempered log likelihood ``ll``.
+
+    See :meth:`Family.item_log_lik` for the two readings.
+    """
+    r = obs.reliability
+    if r >= 1.0:
+        return ll
+    if not obs.mixture:
+        return r * ll
+    if r <= 0.0:
+        return np.full_like(np.asarray(ll, dtype=float), obs.log_ref)
+    with np.errstate(invalid="ignore"):
+        return np.logaddexp(math.log(r) + ll, math.log1p(-r) + obs.log_ref)
+
+
 class Family(ABC):
     """One likelihood family (see the module docstring for what it owns).
 
@@ -62,6 +78,9 @@ class Family(ABC):
         Prior parameters of a PyMC padding slot (never reported).
     chart_log_scale : bool
         Whether the predictions chart draws this family on a log axis.
+    point_process : bool
+        Whether totals come from events in time, so a watched indicator's one-day items
+        can be read as logged events (``gamma_poisson``).
     """
 
     name: ClassVar[str]
@@ -76,6 +95,7 @@ class Family(ABC):
     link_fields: ClassVar[tuple[str, ...]]
     pad_params: ClassVar[tuple[float, float]]
     chart_log_scale: ClassVar[bool] = True
+    point_process: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"
@@ -145,6 +165,16 @@ class Family(ABC):
     def bracket(self, params: Params, observations: Sequence[Observation]) -> tuple[float, float]:
         """An interval of ``u`` holding the prior bulk and every observation."""
 
+    def features(self, obs: Observation) -> list[tuple[float, float]]:
+        """Where in ``u`` an observation's likelihood changes fast: ``(centre, width)`` pairs.
+
+        A large count's likelihood is a spike of width about ``1 / sqrt(count)`` and a bound's
+        a cliff as steep; under the reliability mixture such a spike sits on a plateau and
+        can lie far from the rest of the posterior. Grids refine around these places
+        (:func:`toolkit.inference.quadrature.composite_grid`). The default: none.
+        """
+        return []
+
     def log_posterior_u(self, u: np.ndarray, params: Params,
                         observations: Sequence[Observation],
                         include: np.ndarray | None = None) -> np.ndarray:
@@ -164,16 +194,32 @@ class Family(ABC):
         """
         total = self.log_prior_u(u, params)
         for position, obs in enumerate(observations):
-            if obs.reliability <= 0:
+            if obs.reliability <= 0 and not obs.synthetic:
                 continue
             if include is None:
-                total = total + obs.reliability * self.log_lik_u(u, obs, params)
+                total = total + self.item_log_lik(u, obs, params)
                 continue
             hit = include[:, position]
             if hit.any():
-                total[hit] += obs.reliability * self.log_lik_u(
-                    u[hit], obs, tuple(p[hit] for p in params))
+                total[hit] += self.item_log_lik(u[hit], obs, tuple(p[hit] for p in params))
         return np.where(np.isnan(total), -np.inf, total)
+
+    def item_log_lik(self, u: np.ndarray, obs: Observation, params: Params,
+                     event_u: np.ndarray | None = None) -> np.ndarray:
+        """Log likelihood of one item with its reliability applied.
+
+        ``event_u`` is the parameter at a logged event's own time when rates wander
+        (``u`` is then the one averaged over the quiet time before it); other readings
+        ignore it.
+
+        Under the mixture reading (the default) the item is genuine with probability ``r``
+        and otherwise carries no information about the scenario:
+        ``log(r L(u) + (1 - r) ref)``, so one item's likelihood ratio between two scenarios
+        is bounded by its grade whatever its size. Under the tempered reading it is
+        ``r log L(u)``.
+        """
+        ll = self.log_lik_u(u, obs, params)
+        return mix_reliability(ll, obs)
 
     # --- the PyMC engine's densities (NumPy or PyTensor ``ops``) ----------------------------
 
@@ -228,6 +274,25 @@ class Family(ABC):
                    signals: int) -> tuple[np.ndarray, np.ndarray, bool]:
         """Upper bin ends of the window total, per-posterior CDFs at them, whether exact."""
 
+    @abstractmethod
+    def simulate_total(self, natural: float, months: float, trials: int, params: Params,
+                       rng: np.random.Generator) -> float:
+        """Draw a window's total given the natural parameter (calibration by simulation).
+
+        Parameters
+        ----------
+        natural : float
+            The parameter on its natural scale (monthly rate, log monthly amount, share).
+        months : float
+            Window length in months.
+        trials : int
+            Signals in the window (``beta_bernoulli``); ignored otherwise.
+        params : tuple
+            Prior parameters (the reporting noise of ``normal_lognormal``).
+        rng : numpy.random.Generator
+            Random numbers.
+        """
+
     # --- charts ---------------------------------------------------------------------------
 
     @abstractmethod
@@ -235,7 +300,14 @@ class Family(ABC):
         """Prior quantiles ``q`` of the charted quantity (monthly rate, amount, share)."""
 
     def observed_range(self, obs: Observation) -> tuple[float | None, float | None]:
-        """An observation on the charted scale: ``(low, high)``, ``None`` for an open end."""
+        """An observation on the charted scale: ``(low, high)``, ``None`` for an open end.
+
+        A logged event is charted as its events over the quiet watched time before it (at
+        least a day).
+        """
+        if obs.reading != "total":
+            rate = obs.low / max(obs.exposure, 1 / DAYS_PER_MONTH)
+            return (rate, rate) if rate > 0 else (None, 1 / max(obs.exposure, 1e-9))
         low = obs.low / obs.exposure
         high = None if math.isinf(obs.high) else obs.high / obs.exposure
         if high is not None and high <= 0:  # none observed: below one per window

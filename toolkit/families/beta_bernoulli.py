@@ -109,7 +109,7 @@ class BetaBernoulli(Family):
     counts_signals = True
     parameter_name = "share"
     link_groups = ("point",)
-    link_fields = ("slot", "r", "k", "n")
+    link_fields = ("slot", "r", "mix", "ref", "k", "n")
     pad_params = (1.0, 1.0)
     chart_log_scale = False
 
@@ -220,6 +220,11 @@ class BetaBernoulli(Family):
         """Every number of affirming signals, 0..signals."""
         edges = np.arange(0, signals + 1, dtype=float)
         return edges, np.array([self.cdf(p, edges, months, signals) for p in posts]), True
+
+    def simulate_total(self, natural: float, months: float, trials: int, params: Params,
+                       rng: np.random.Generator) -> float:
+        """Affirming signals out of ``trials``: Binomial with the share."""
+        return float(rng.binomial(trials, natural))
 
     def predicted_quantiles(self, params: Params, q: np.ndarray) -> np.ndarray:
         """Quantiles of the Beta share."""

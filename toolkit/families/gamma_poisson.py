@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from toolkit.families.base import Family
+from toolkit.families.base import Family, mix_reliability
 from toolkit.families.observation import Observation
 from toolkit.families.poisson_tails import (
     count_interval,
@@ -73,13 +73,20 @@ def log_prior_u(u: np.ndarray, params: Params) -> np.ndarray:
     return alpha * np.log(beta) - special.gammaln(alpha) + alpha * u - beta * np.exp(u)
 
 
-def log_lik_u(u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
-    """Log likelihood of one observation on a grid of ``u``."""
+def log_lik_u(u: np.ndarray, obs: Observation, params: Params,
+              far_tails: bool = True) -> np.ndarray:
+    """Log likelihood of one observation on a grid of ``u``.
+
+    ``far_tails=False`` skips the far-tail series (see
+    :func:`~toolkit.families.poisson_tails.log_interval_probability`).
+    """
     mean = np.exp(u) * obs.exposure
+    if obs.reading != "total":  # events at the end of quiet watched time: a density in time
+        return obs.low * u - mean if obs.low else -mean
     if obs.is_point:
         y = obs.low
         return y * np.log(mean) - mean - special.gammaln(y + 1)
-    return log_interval_probability(mean, obs.low, obs.high)
+    return log_interval_probability(mean, obs.low, obs.high, far_tails)
 
 
 def closed_form(params: Params, observations: Sequence[Observation]) -> float | None:
@@ -92,7 +99,10 @@ def closed_form(params: Params, observations: Sequence[Observation]) -> float | 
     t = np.array([o.exposure for o in observations])
     a_post = alpha + float(np.sum(r * y))
     b_post = beta + float(np.sum(r * t))
-    constant = float(np.sum(r * (y * np.log(t) - special.gammaln(y + 1))))
+    totals = np.array([o.reading == "total" for o in observations])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        constant = float(np.sum(np.where(totals, r * (y * np.log(t) - special.gammaln(y + 1)),
+                                         0.0)))
     return float(
         constant + alpha * math.log(beta) - special.gammaln(alpha)
         + special.gammaln(a_post) - a_post * math.log(b_post)
@@ -112,10 +122,20 @@ def bracket(params: Params, observations: Sequence[Observation]) -> tuple[float,
     """An interval of ``u`` that covers the prior bulk and every observation's rate."""
     points = list(_prior_bulk(*params))
     for o in observations:
+        if o.exposure <= 0:
+            continue
         for bound in (o.low, o.high):
             if math.isfinite(bound):
                 points.append(math.log((bound + 0.5) / o.exposure))
     return min(points) - 1.0, max(points) + 1.0
+
+
+def features(obs: Observation) -> list[tuple[float, float]]:
+    """Each finite bound's place ``log(bound / t)`` and width ``1 / sqrt(bound + 1)``."""
+    if obs.exposure <= 0:
+        return []
+    return [(math.log(max(bound, 0.5) / obs.exposure), 1.0 / math.sqrt(bound + 1.0))
+            for bound in {obs.low, obs.high} if math.isfinite(bound) and bound > 0]
 
 
 #: Watch list: whole-number bins up to this many values, then grouped (unit width to 200,
@@ -171,8 +191,9 @@ class GammaPoisson(Family):
     parameter_name = "rate"
     link_groups = ("pois", "pois_any", "pois_cens")
     dispersion_groups = ("nb", "nb_cens")
-    link_fields = ("slot", "r", "t", "low", "high", "open", "phi")
+    link_fields = ("slot", "r", "mix", "ref", "t", "low", "high", "open", "phi")
     pad_params = (1.0, 1.0)
+    point_process = True
 
     def __init__(self, events: bool = False) -> None:
         self.events = events
@@ -188,29 +209,68 @@ class GammaPoisson(Family):
         """A whole-number total; occurrences also take ``yes`` (>= 1) and ``no`` (0)."""
         raw = text.strip().lower()
         if self.events and raw in YES:
-            return ParsedValue(1, math.inf)
+            return ParsedValue(1, math.inf, word=True)
         if self.events and raw in NO:
-            return ParsedValue(0, 0)
-        return parse_quantity(text, "count", whole=True, extra=", yes, no" if self.events else "")
+            return ParsedValue(0, 0, word=True)
+        parsed = parse_quantity(text, "count", whole=True,
+                                extra=", yes, no" if self.events else "")
+        if parsed.low == parsed.high and parsed.low != math.floor(parsed.low):
+            raise ValueError(f"{text!r} is not a whole number; a count is (give a range such "
+                             "as 2-3, or a rate with its unit)")
+        return parsed
 
     def observation(self, item_id: str, indicator: str, parsed: ParsedValue, factor: float,
                     days: int, reliability: float) -> Observation:
-        """Scaled bounds rounded to whole numbers (a rate times a period)."""
+        """Bounds scaled by the period, then rounded to whole numbers.
+
+        Raises
+        ------
+        ValueError
+            If ``yes``/``no`` comes with a rate unit, or no whole number fits the bounds.
+        """
+        if parsed.word and factor != 1.0:
+            raise ValueError("yes/no says whether an event happened in the period; give it "
+                             "the indicator's unit, not a rate")
         obs = super().observation(item_id, indicator, parsed, factor, days, reliability)
-        if factor == 1.0:
-            return obs
-        low, high = obs.low, obs.high
-        if low == high:
-            low = high = float(round(low))
-        else:
-            low = float(math.ceil(low - 1e-9))
-            high = high if math.isinf(high) else float(math.floor(high + 1e-9))
+        low, high = parsed.whole_bounds(factor)
+        if low > high:
+            raise ValueError(f"no whole number of events lies between {parsed.low * factor:g} "
+                             f"and {parsed.high * factor:g} over the period")
         return Observation(item_id, indicator, obs.exposure, low, high, reliability, obs.trials)
 
     log_prior_u = staticmethod(log_prior_u)
     log_lik_u = staticmethod(log_lik_u)
     closed_form = staticmethod(closed_form)
+
+    def item_log_lik(self, u: np.ndarray, obs: Observation, params: Params,
+                     event_u: np.ndarray | None = None) -> np.ndarray:
+        """As :meth:`Family.item_log_lik`; for logged events only the events are mixed.
+
+        The quiet watched time before a logged event is evidence whether or not the event
+        report is genuine, so under the mixture an ``events`` observation contributes
+        ``-rate * t + n log(r rate + (1 - r) ref_rate)``.
+        """
+        if obs.reading == "total":
+            if obs.mixture and 0.0 < obs.reliability < 1.0 and obs.is_censored:
+                # far below the reference, a mixed item's likelihood is the reference
+                return mix_reliability(log_lik_u(u, obs, params, far_tails=False), obs)
+            return super().item_log_lik(u, obs, params)
+        at_event = u if event_u is None else event_u
+        quiet = -np.exp(u) * obs.exposure
+        r = obs.reliability
+        if not obs.low:
+            return quiet
+        if r >= 1.0 or not obs.mixture:
+            return r * (quiet + obs.low * at_event)
+        if r <= 0:
+            return quiet + obs.low * obs.log_ref
+        return quiet + obs.low * np.logaddexp(math.log(r) + at_event,
+                                              math.log1p(-r) + obs.log_ref)
     bracket = staticmethod(bracket)
+
+    def features(self, obs: Observation) -> list[tuple[float, float]]:
+        """Spikes and cliffs of large totals (see :meth:`Family.features`)."""
+        return features(obs)
 
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Gamma on ``exp(u)``."""
@@ -302,6 +362,11 @@ class GammaPoisson(Family):
         edges = bin_edges(max(_upper_point(p, months) for p in posts))
         cdfs = np.array([self.cdf(p, edges, months, signals) for p in posts])
         return edges, cdfs, bool(edges.size == edges[-1] + 1)
+
+    def simulate_total(self, natural: float, months: float, trials: int, params: Params,
+                       rng: np.random.Generator) -> float:
+        """A Poisson total of ``rate * months``."""
+        return float(rng.poisson(natural * months))
 
     def predicted_quantiles(self, params: Params, q: np.ndarray) -> np.ndarray:
         """Quantiles of the Gamma monthly rate."""

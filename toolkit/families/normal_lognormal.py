@@ -136,7 +136,7 @@ class NormalLogNormal(Family):
     whole_totals = False
     parameter_name = "log_amount"
     link_groups = ("point", "cens")
-    link_fields = ("slot", "r", "x_lo", "x_hi", "lo_open", "hi_open", "noise")
+    link_fields = ("slot", "r", "mix", "ref", "x_lo", "x_hi", "lo_open", "hi_open", "noise")
     pad_params = (0.0, 1.0)
 
     def prior(self, expectation: Any, per_months: float, noise_log_sd: float) -> Params:
@@ -257,6 +257,11 @@ class NormalLogNormal(Family):
         log_edges = np.linspace(min(centres) - span, max(centres) + span, AMOUNT_BINS)
         edges = np.exp(log_edges + math.log(months))
         return edges, np.array([self.cdf(p, edges, months, signals) for p in posts]), False
+
+    def simulate_total(self, natural: float, months: float, trials: int, params: Params,
+                       rng: np.random.Generator) -> float:
+        """A reported total: ``months * exp(log monthly amount)`` times lognormal noise."""
+        return float(months * math.exp(natural + params[2] * rng.standard_normal()))
 
     def predicted_quantiles(self, params: Params, q: np.ndarray) -> np.ndarray:
         """Quantiles of the reported monthly amount (reporting noise included)."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 DAYS_PER_MONTH = 365.25 / 12
+
+#: How an observation is read: a total over its period (``low <= total <= high``), the
+#: logged events of a watched indicator with the quiet watched time before them, or watched
+#: time with no logged event at all (the quiet time up to the forecast date).
+READINGS = ("total", "events", "quiet")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,21 @@ class Observation:
         Tempering weight in [0, 1].
     trials : int
         For ``signal``: the number of signals; 1 otherwise.
+    reading : {"total", "events", "quiet"}
+        ``total``: bounds on the total over the period. ``events``: ``low`` events logged at
+        the end of ``exposure`` months of watched time in which nothing else was logged.
+        ``quiet``: ``exposure`` months of watched time with nothing logged (no item).
+    mixture : bool
+        Reliability read as the chance the report is genuine (otherwise it carries no
+        information about the scenario); ``False``: the tempered rule (likelihood ** r).
+    log_ref : float
+        Under the mixture, the log likelihood of the item if it is not genuine: its prior
+        predictive probability averaged over the scenarios (for ``events``, the log of the
+        scenarios' average prior rate per month). NaN until an engine sets it.
+    start, end : float
+        The period in months since 2000-01-01 (``end`` after its last day); for ``events``
+        the quiet watched time before the event and the event's day. Read when rates may
+        wander (:mod:`toolkit.model.trajectory`); NaN when unknown.
     """
 
     item_id: str
@@ -36,6 +57,16 @@ class Observation:
     high: float
     reliability: float
     trials: int = 1
+    reading: str = "total"
+    mixture: bool = False
+    log_ref: float = math.nan
+    start: float = math.nan
+    end: float = math.nan
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether this is watched quiet time rather than an evidence item."""
+        return self.reading == "quiet"
 
     @property
     def is_point(self) -> bool:
@@ -46,3 +77,9 @@ class Observation:
     def is_censored(self) -> bool:
         """Whether the value is a range or a bound."""
         return not self.is_point
+
+    @property
+    def conjugate(self) -> bool:
+        """Whether the item keeps a conjugate update: exact, and tempered or fully reliable."""
+        mixed = self.mixture and 0.0 < self.reliability < 1.0
+        return self.is_point and not mixed

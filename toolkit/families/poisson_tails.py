@@ -15,20 +15,22 @@ import numpy as np
 from scipy import special, stats
 
 
-def log_interval_probability(mean: np.ndarray, low: float, high: float) -> np.ndarray:
+def log_interval_probability(mean: np.ndarray, low: float, high: float,
+                             far_tails: bool = True) -> np.ndarray:
     """``log P(low <= Y <= high)`` for ``Y ~ Poisson(mean)``, stable in both tails.
 
     Far tails, where the probability underflows a double, are computed in log space (see
     :func:`log_at_least`, :func:`log_at_most`): a tempered likelihood ``p ** r`` of a
-    strongly contradicted range must not drop to ``-inf``.
+    strongly contradicted range must not drop to ``-inf``. With ``far_tails=False`` they
+    are ``-inf`` instead (a mixed item's likelihood is then its reference, to 1e-300).
     """
     mean = np.asarray(mean, dtype=float)
     if low <= 0:
         if math.isinf(high):
             return np.zeros_like(mean)
-        return log_at_most(mean, high)
+        return log_at_most(mean, high, far_tails)
     if math.isinf(high):
-        return log_at_least(mean, low)
+        return log_at_least(mean, low, far_tails)
     result = np.empty_like(mean)
     below = mean < low
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -37,7 +39,7 @@ def log_interval_probability(mean: np.ndarray, low: float, high: float) -> np.nd
         m = mean[~below]
         result[~below] = special.gammaincc(high + 1, m) - special.gammaincc(low, m)
         result = np.array(np.log(result.clip(min=0.0)), dtype=float)
-        far = ~(result > _LOG_TINY) & (mean > 0) & np.isfinite(mean)
+        far = ~(result > _LOG_TINY) & (mean > 0) & np.isfinite(mean) & far_tails
         if far.any():  # underflow: P(Y >= low) - P(Y > high) or P(Y <= high) - P(Y < low)
             m, side = mean[far], below[far]
             fixed = np.empty_like(m)
@@ -53,7 +55,7 @@ _LOG_TINY = math.log(1e-305)
 _MAX_TERMS = 100_000
 
 
-def log_at_least(mean: np.ndarray, low: float) -> np.ndarray:
+def log_at_least(mean: np.ndarray, low: float, far_tails: bool = True) -> np.ndarray:
     """``log P(Y >= low)`` for ``Y ~ Poisson(mean)``, ``low >= 1``, accurate in the far tail."""
     mean = np.asarray(mean, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -61,18 +63,18 @@ def log_at_least(mean: np.ndarray, low: float) -> np.ndarray:
             out = np.array(np.log(-np.expm1(-mean)), dtype=float)
         else:
             out = np.array(np.log(special.gammainc(low, mean)), dtype=float)
-        far = ~(out > _LOG_TINY) & (mean > 0) & (mean < low)
+        far = ~(out > _LOG_TINY) & (mean > 0) & (mean < low) & far_tails
         if far.any():
             out[far] = _log_tail_series(mean[far], low, upper=True)
     return out
 
 
-def log_at_most(mean: np.ndarray, high: float) -> np.ndarray:
+def log_at_most(mean: np.ndarray, high: float, far_tails: bool = True) -> np.ndarray:
     """``log P(Y <= high)`` for ``Y ~ Poisson(mean)``, ``high >= 0``, accurate in the far tail."""
     mean = np.asarray(mean, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.array(np.log(special.gammaincc(high + 1, mean)), dtype=float)
-        far = ~(out > _LOG_TINY) & (mean > high) & np.isfinite(mean)
+        far = ~(out > _LOG_TINY) & (mean > high) & np.isfinite(mean) & far_tails
         if far.any():
             out[far] = _log_tail_series(mean[far], high, upper=False)
     return out
@@ -83,14 +85,15 @@ def _log_tail_series(mean: np.ndarray, k: float, upper: bool) -> np.ndarray:
 
     Both are ``pmf(k)`` times a series whose terms shrink at least geometrically:
     ``sum_j mean^j / ((k+1)...(k+j))`` and ``sum_j k (k-1)...(k-j+1) / mean^j``. Terms are
-    summed in vectorised blocks; the rare slowly converging entries continue term by term.
+    summed in vectorised blocks of doubling size (a mean close to a large ``k`` needs
+    thousands of terms; term by term in Python that took seconds per grid).
     """
     mean = np.asarray(mean, dtype=float)
     total = np.ones_like(mean)
     last = np.ones_like(mean)
     todo = np.arange(mean.size)
-    done_terms = 0
-    for block in (12, 48):
+    done_terms, block = 0, 16
+    while todo.size and done_terms < _MAX_TERMS:
         j = np.arange(done_terms + 1, done_terms + block + 1)
         m = mean[todo, None]
         factors = m / (k + j) if upper else np.where(j <= k, (k - j + 1) / m, 0.0)
@@ -98,17 +101,8 @@ def _log_tail_series(mean: np.ndarray, k: float, upper: bool) -> np.ndarray:
         total[todo] += terms.sum(axis=1)
         last[todo] = terms[:, -1]
         done_terms += block
+        block = min(2 * block, 4096)
         todo = todo[last[todo] > 1e-17 * total[todo]]
-        if not todo.size:
-            break
-    for index in todo:
-        term, step = last[index], done_terms
-        while term > 1e-17 * total[index] and step < _MAX_TERMS:
-            step += 1
-            if not upper and step > k:
-                break
-            term *= mean[index] / (k + step) if upper else (k - step + 1) / mean[index]
-            total[index] += term
     return k * np.log(mean) - mean - special.gammaln(k + 1) + np.log(total)
 
 

@@ -27,6 +27,26 @@ class ParsedValue:
     low: float
     high: float
     trials: int = 1
+    strict_low: bool = False
+    strict_high: bool = False
+    word: bool = False
+
+    def whole_bounds(self, factor: float = 1.0) -> tuple[float, float]:
+        """Bounds on a whole-number total after scaling by a rate ``factor``.
+
+        The period scales first and rounding follows: ``> x`` becomes
+        ``>= floor(x f) + 1``, ``>= x`` becomes ``>= ceil(x f)``, ``<= x`` becomes
+        ``<= floor(x f)`` and ``< x`` becomes ``<= ceil(x f) - 1``. An exact value given as a
+        rate is rounded to the nearest whole number.
+        """
+        low, high = self.low * factor, self.high * factor
+        if self.low == self.high:
+            value = float(round(low)) if factor != 1.0 else low
+            return value, value
+        low = math.floor(low + 1e-9) + 1 if self.strict_low else math.ceil(low - 1e-9)
+        if math.isfinite(high):
+            high = math.ceil(high - 1e-9) - 1 if self.strict_high else math.floor(high + 1e-9)
+        return float(max(low, 0)), float(high)
 
 
 def number(text: str) -> float:
@@ -44,8 +64,9 @@ def parse_quantity(text: str, what: str, whole: bool, extra: str = "") -> Parsed
     what : str
         The noun of error messages (``count``, ``amount``).
     whole : bool
-        Whole-number totals: ``>x`` means ``>= x + 1`` and ``<x`` means ``<= x - 1``.
-        Otherwise the total is positive and continuous (an exact value must be > 0).
+        Whole-number totals: strict bounds are kept as such and rounded after the period
+        scales them (:meth:`ParsedValue.whole_bounds`). Otherwise the total is positive and
+        continuous (an exact value and an upper bound must be > 0).
     extra : str
         Extra accepted words named in the error message (e.g. ``", yes, no"``).
 
@@ -57,7 +78,6 @@ def parse_quantity(text: str, what: str, whole: bool, extra: str = "") -> Parsed
     raw = text.strip().lower()
     if raw.startswith("-"):
         raise ValueError(f"{text!r} is negative; a {what} cannot be negative")
-    strict_step = 1 if whole else 0
     if match := POINT.match(raw):
         value = number(match.group(1))
         if not whole and value <= 0:
@@ -73,12 +93,10 @@ def parse_quantity(text: str, what: str, whole: bool, extra: str = "") -> Parsed
         if op == ">=":
             return ParsedValue(value, math.inf)
         if op == ">":
-            return ParsedValue(value + strict_step, math.inf)
-        if op == "<=":
-            return ParsedValue(0, value)
-        if value - strict_step < 0 or (not whole and value <= 0):
+            return ParsedValue(value, math.inf, strict_low=whole)
+        if value <= 0 and (op == "<" or not whole):
             raise ValueError(f"{text!r} admits no possible value")
-        return ParsedValue(0, value - strict_step)
+        return ParsedValue(0, value, strict_high=whole and op == "<")
     raise ValueError(
         f"{text!r} is not a value (use a number, a range like 200-900, a bound like >=10{extra})"
     )

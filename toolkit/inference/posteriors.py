@@ -16,6 +16,7 @@ rate, log monthly amount or logit share) has a posterior, in one of three forms
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ from toolkit.core.grids import bulk_round
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.families.posterior import ParameterPosterior
+from toolkit.inference.quadrature import composite_grid
+from toolkit.inference.slopes import slope_posterior_nodes
+from toolkit.model.trajectory import months_since_epoch
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
@@ -51,7 +55,8 @@ def parameter_posterior(
     observations : sequence of Observation
         This indicator's observations (tempered by their reliability).
     method : {"auto", "closed form", "quadrature"}
-        ``auto`` uses the closed form unless an observation is censored.
+        ``auto`` uses the closed form unless an observation is censored or read as a
+        mixture (reliability below 1 under the default reading).
     points : int
         Grid size for the quadrature form.
 
@@ -61,13 +66,15 @@ def parameter_posterior(
         The posterior.
     """
     family = family_for(kind)
-    censored = any(o.is_censored for o in observations)
+    censored = not all(o.conjugate for o in observations)
     if method == "closed form" or (method == "auto" and not censored):
         if censored:
-            raise ValueError("censored observations have no closed-form posterior")
+            raise ValueError("censored or mixed observations have no closed-form posterior")
         return ParameterPosterior(kind, tuple(prior), "closed form",
                                   conjugate=family.conjugate(prior, observations))
     lo, hi = family.bracket(prior, list(observations))
+    if any(o.mixture and 0 < o.reliability < 1 for o in observations):
+        return _mixture_posterior(kind, tuple(prior), observations, lo, hi)
     for _ in range(80):
         u = np.linspace(lo, hi, 257)
         values = family.log_posterior_u(u, prior, observations)
@@ -86,6 +93,34 @@ def parameter_posterior(
     weights[[0, -1]] *= 0.5
     return ParameterPosterior(kind, tuple(prior), "quadrature", nodes=nodes,
                               weights=weights / weights.sum())
+
+
+def _mixture_posterior(kind: str, prior: tuple[float, ...],
+                       observations: Sequence[Observation], lo: float, hi: float
+                       ) -> ParameterPosterior:
+    """A grid posterior for mixed items: it may hold narrow spikes away from its bulk.
+
+    The grid is the exact engine's (:func:`~toolkit.inference.quadrature.composite_grid`),
+    kept where the density is within :data:`_DROP` nats of its peak; weights are trapezoid
+    cell widths times the density.
+    """
+    family = family_for(kind)
+    grid = composite_grid(lo, hi, [f for o in observations if o.reliability > 0
+                                   for f in family.features(o)])
+    values = family.log_posterior_u(grid, prior, observations)
+    peak = values.max()
+    if not np.isfinite(peak):
+        raise ValueError("the observations are impossible under this prior")
+    keep = values > peak - _DROP
+    keep[1:] |= keep[:-1]
+    keep[:-1] |= keep[1:]
+    cell = np.zeros_like(grid)
+    cell[1:] += np.diff(grid) / 2
+    cell[:-1] += np.diff(grid) / 2
+    weights = np.exp(values - peak) * cell
+    weights = np.where(keep, weights, 0.0)
+    return ParameterPosterior(kind, prior, "quadrature", nodes=grid[keep],
+                              weights=weights[keep] / weights[keep].sum())
 
 
 def from_draws(
@@ -122,7 +157,8 @@ def sample_parameter(post: ParameterPosterior, size: int, rng: np.random.Generat
         return post.family.sample_conjugate(post.conjugate, size, rng)
     cdf = np.cumsum(post.weights)
     index = np.minimum(np.searchsorted(cdf, rng.random(size)), cdf.size - 1)
-    step = post.nodes[1] - post.nodes[0] if post.method == "quadrature" else 0.0
+    step = np.gradient(post.nodes)[index] if post.method == "quadrature" and \
+        post.nodes.size > 1 else 0.0
     return post.family.natural_from_u(post.nodes[index] + step * (rng.random(size) - 0.5))
 
 
@@ -132,6 +168,7 @@ def indicator_posteriors(
     observations: Sequence[Observation],
     draws: Mapping[tuple[str, str], np.ndarray] | None = None,
     dispersion: float = 0.0,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, ParameterPosterior]:
     """Every scenario's posterior of ``indicator``'s parameter.
 
@@ -147,6 +184,10 @@ def indicator_posteriors(
         PyMC ``parameter_draws``; when given, its draws are used for every scenario.
     dispersion : float
         Negative-binomial dispersion of this indicator's counts (PyMC engine option).
+    window : tuple of date, optional
+        The window a predictive is wanted for (first and last day). Where the rate
+        wanders, the posterior is then of the rate averaged over that window; without a
+        window, of the rate at the case's reference time.
 
     Returns
     -------
@@ -154,7 +195,9 @@ def indicator_posteriors(
         Scenario id -> posterior.
     """
     kind = case.indicators[indicator].kind
-    own = [o for o in observations if o.indicator == indicator]
+    from toolkit.inference.reference import with_references
+
+    own = with_references(case, [o for o in observations if o.indicator == indicator])
     out = {}
     for scenario in case.priors.scenario_ids:
         prior = case.prior_params(indicator, scenario)
@@ -163,6 +206,14 @@ def indicator_posteriors(
             out[scenario] = from_draws(kind, prior, draws[key], dispersion)
         elif draws is not None and own:
             raise KeyError(f"the PyMC engine returned no parameter draws for {key}")
+        elif (drift := case.drift(indicator, scenario)) is not None:
+            start, end = (drift.t0, drift.t0) if window is None else (
+                months_since_epoch(window[0]),
+                months_since_epoch(window[1] + dt.timedelta(days=1)))
+            nodes, weights = slope_posterior_nodes(family_for(kind), prior, own, drift,
+                                                   start, end)
+            out[scenario] = ParameterPosterior(kind, tuple(prior), "quadrature",
+                                               nodes=nodes, weights=weights)
         else:
             out[scenario] = parameter_posterior(kind, prior, own)
     return out

@@ -120,18 +120,20 @@ def forecast_questions(
         probabilities, observations, draws = np.asarray(case.priors.weights), [], None
     else:
         probabilities = forecast.probabilities
-        observations = case.observations(forecast.items)
+        observations = case.observations(forecast.items, forecast.as_of)
         draws = forecast.extras.get("parameter_draws") if forecast.engine == "pymc" else None
         if forecast.engine == "pymc" and draws is None:
             raise KeyError("the PyMC forecast holds no extras['parameter_draws']")
     dispersion = {} if forecast is None else (forecast.extras.get("dispersion") or {})
-    cache: dict[str, dict[str, ParameterPosterior]] = {}
+    cache: dict[tuple, dict[str, ParameterPosterior]] = {}
     out = {}
     for question in questions.questions:
-        if question.indicator not in cache:
-            cache[question.indicator] = indicator_posteriors(
+        key = (question.indicator, question.window.start, question.window.end)
+        if key not in cache:
+            cache[key] = indicator_posteriors(
                 case, question.indicator, observations, draws,
-                float(dispersion.get(question.indicator, 0.0)))
+                float(dispersion.get(question.indicator, 0.0)),
+                window=(question.window.start, question.window.end))
         out[question.id] = question_probability(question, questions.condition(question),
-                                                probabilities, cache[question.indicator])
+                                                probabilities, cache[key])
     return out

@@ -26,14 +26,15 @@ from toolkit.model.dynamics import check_dynamics
 from toolkit.model.evidence import (
     EvidenceItem,
     parse_rows,
-    parse_value,
     read_evidence,
-    to_observation,
-    unit_factor,
 )
+from toolkit.model.evidence_checks import check_evidence
 from toolkit.model.indicators import STANDARD_INDICATORS, Indicator
 from toolkit.model.priors import Expectation, Priors
+from toolkit.model.readings import is_logged_event, overlaps, read_observations
 from toolkit.model.sources import Claim, SourceDigest, load_sources
+from toolkit.model.trajectory import Drift, drift_for
+from toolkit.model.watch import SPAN_HELP, Span, parse_spans
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -119,6 +120,12 @@ class Case:
         """Family parameters of ``indicator`` under ``scenario``."""
         return self._prior_table[(indicator, scenario)]
 
+    def drift(self, indicator: str, scenario: str) -> Drift | None:
+        """How freely the rate of ``indicator`` wanders under ``scenario`` (``None``: not)."""
+        expectation = self.priors.expectations[indicator][scenario]
+        wander = expectation.wander if expectation.wander is not None else self.priors.wander
+        return drift_for(wander, self.priors.start, self.priors.horizon)
+
     @cached_property
     def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
         return {
@@ -128,8 +135,17 @@ class Case:
         }
 
     def select(self, as_of: dt.date | None = None) -> tuple[list[EvidenceItem], dict[str, list]]:
-        """Items that count at ``as_of`` in report order, and the ids left out and why."""
-        used, retracted, later = [], [], []
+        """Items that count at ``as_of`` in report order, and the ids left out and why.
+
+        Left out: retracted items, items reported after ``as_of``, echoes - a row whose
+        ``echo_of`` names a counted item, or the same claim (indicator, source, period,
+        value, unit) as an earlier counted row (a re-report counts once) - and sub-period
+        totals inside a counted total of the same indicator (``nested``; see
+        :func:`toolkit.model.readings.overlaps`). ``overlapping`` lists crossing periods
+        the model cannot combine, as ``"A+B"``; both still count.
+        """
+        used, retracted, later, echoes = [], [], [], []
+        claims: set[tuple] = set()
         for item in sorted(self.evidence, key=lambda i: (i.reported_on, i.line)):
             if not item.active:
                 retracted.append(item.id)
@@ -137,11 +153,35 @@ class Case:
                 later.append(item.id)
             else:
                 used.append(item)
-        return used, {"retracted": retracted, "after_as_of": later}
+        used_ids = {item.id for item in used}
+        kept = []
+        for item in used:  # a re-report counts once: the first copy in report order
+            if (item.echo_of and item.echo_of in used_ids) or item.claim_key in claims:
+                echoes.append(item.id)
+                continue
+            claims.add(item.claim_key)
+            kept.append(item)
+        nested, crossing = overlaps(self, kept)
+        return [i for i in kept if i.id not in nested], {
+            "retracted": retracted, "after_as_of": later, "echoes": echoes,
+            "nested": list(nested), "overlapping": [f"{a.id}+{b.id}" for a, b in crossing]}
 
-    def observations(self, items: list[EvidenceItem]) -> list[Observation]:
-        """Engine-ready observations of ``items``."""
-        return [to_observation(item, self.indicators[item.indicator]) for item in items]
+    @cached_property
+    def watch_spans(self) -> dict[str, tuple[Span, ...]]:
+        """Watched spans of each watched indicator (validated at load)."""
+        return {ind: parse_spans(value) for ind, value in self.priors.watch.items()}
+
+    def is_logged_event(self, item: EvidenceItem) -> bool:
+        """Whether ``item`` is a logged event (see :mod:`toolkit.model.readings`)."""
+        return is_logged_event(self, item)
+
+    def observations(self, items: list[EvidenceItem],
+                     as_of: dt.date | None = None) -> list[Observation]:
+        """Engine-ready observations of ``items``, then the quiet time of watched indicators.
+
+        See :func:`toolkit.model.readings.read_observations`.
+        """
+        return read_observations(self, items, as_of)
 
 
 def prior_params(indicator: Indicator, expectation: Expectation) -> tuple[float, ...]:
@@ -272,6 +312,19 @@ def _load_priors(
             if sid not in by_scenario:
                 bad(("expectations", ind_id), f"no expectation under scenario {sid!r}",
                     f"add '{sid}: {{low: ..., high: ..., rationale: ...}}'")
+    for ind_id, value in priors.watch.items():
+        if ind_id not in priors.expectations:
+            bad(("watch", ind_id), f"unknown indicator {ind_id!r}",
+                f"use one of: {', '.join(priors.expectations)}")
+            continue
+        if not indicators[ind_id].family.point_process:
+            bad(("watch", ind_id), f"a {indicators[ind_id].kind} indicator has no events to "
+                "log", "watch only count and occurrence indicators")
+            continue
+        try:
+            parse_spans(value)
+        except ValueError as exc:
+            bad(("watch", ind_id), str(exc), SPAN_HELP)
     if not problems:
         for (ind_id, sid), expectation in _each_expectation(priors):
             try:
@@ -326,64 +379,3 @@ def _each_expectation(priors: Priors):
     for ind_id, by_scenario in priors.expectations.items():
         for sid, expectation in by_scenario.items():
             yield (ind_id, sid), expectation
-
-
-def check_evidence(
-    items: list[EvidenceItem],
-    priors: Priors | None,
-    indicators: dict[str, Indicator],
-    claims: set[str],
-    shown: str,
-    check_sources: bool = True,
-) -> list[Problem]:
-    """Cross-check evidence rows against the priors, indicators and source claims.
-
-    Parameters
-    ----------
-    items : list of EvidenceItem
-        Parsed rows.
-    priors : Priors or None
-        The case's priors; ``None`` when they failed to load (indicator checks are skipped).
-    indicators : dict
-        Standard plus case indicators.
-    claims : set of str
-        Known source claim ids.
-    shown : str
-        How the evidence file is named in messages.
-    check_sources : bool
-        Whether ``claims`` is complete (skip the check when the seeds failed to load).
-
-    Returns
-    -------
-    list of Problem
-        Every problem found.
-    """
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    for item in items:
-        def bad(column: str, message: str, fix: str, line: int = item.line) -> None:
-            problems.append(Problem(shown, line, column, message, fix))
-
-        if item.id in seen:
-            bad("id", f"duplicate evidence id {item.id!r} (first on line {seen[item.id]})",
-                "give the item a new id; to withdraw an item, retract it instead")
-        seen.setdefault(item.id, item.line)
-        indicator = indicators.get(item.indicator)
-        if priors is None:
-            pass
-        elif indicator is None or item.indicator not in priors.expectations:
-            known = ", ".join(priors.expectations)
-            bad("indicator", f"unknown indicator {item.indicator!r}", f"use one of: {known}")
-        else:
-            try:
-                parse_value(item.value, indicator.kind)
-            except ValueError as exc:
-                bad("value", str(exc), f"write a {indicator.kind} value (see docs/formats.md)")
-            try:
-                unit_factor(item.unit, indicator, item.days)
-            except ValueError as exc:
-                bad("unit", str(exc), f"use '{indicator.unit}'")
-        if check_sources and item.source not in claims:
-            bad("source", f"cites unknown source claim {item.source!r}",
-                "cite a claim id from the case's seeds/ folder or add the claim there")
-    return problems

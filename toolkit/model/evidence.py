@@ -25,6 +25,9 @@ COLUMNS = (
     "id", "reported_on", "period_start", "period_end", "indicator", "value", "unit",
     "source", "reliability", "status", "note",
 )
+#: Columns a ledger may leave out: ``note`` and ``echo_of`` (the id of the item this row
+#: re-reports; the pair then counts once).
+OPTIONAL_COLUMNS = ("note", "echo_of")
 STATUSES = ("active", "retracted")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -46,11 +49,18 @@ class EvidenceItem:
     status: str
     note: str
     line: int
+    echo_of: str = ""
 
     @property
     def active(self) -> bool:
         """Whether the item counts (not retracted)."""
         return self.status == "active"
+
+    @property
+    def claim_key(self) -> tuple:
+        """What makes two rows the same claim: indicator, source, period, value and unit."""
+        return (self.indicator, self.source, self.period_start, self.period_end,
+                self.value.strip().lower(), self.unit.strip())
 
     @property
     def days(self) -> int:
@@ -146,7 +156,7 @@ def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]
         return [], [Problem(shown, None, "", "is empty", "start it with the header row")]
     except csv.Error as exc:
         return [], [_quote_problem(shown, 1, exc)]
-    missing = [c for c in COLUMNS if c not in header and c != "note"]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
         return [], [Problem(shown, 1, ", ".join(missing), "required column(s) missing",
                             f"use the header: {','.join(COLUMNS)}")]
@@ -190,7 +200,7 @@ def _parse_row(cells: dict[str, str], line: int, shown: str) -> tuple[EvidenceIt
         problems.append(Problem(shown, line, field, message, fix))
 
     for column in COLUMNS:
-        if column != "note" and not cells.get(column, "").strip():
+        if column not in OPTIONAL_COLUMNS and not cells.get(column, "").strip():
             bad(column, "is empty", "fill in this required field")
     if problems:
         return None, problems
@@ -222,6 +232,7 @@ def _parse_row(cells: dict[str, str], line: int, shown: str) -> tuple[EvidenceIt
         value=cells["value"].strip(), unit=cells["unit"].strip(), source=cells["source"].strip(),
         reliability_text=cells["reliability"].strip(), reliability=reliability, status=status,
         note=cells.get("note", "").strip(), line=line,
+        echo_of=cells.get("echo_of", "").strip(),
     ), []
 
 

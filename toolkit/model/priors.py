@@ -69,6 +69,7 @@ class Expectation(_Strict):
     beta: BetaSpec | None = None
     rationale: str = Field(min_length=1)
     source: str | None = None
+    wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_form(self) -> Expectation:
@@ -134,6 +135,10 @@ class Priors(_Strict):
     indicators: list[IndicatorSpec] = Field(default_factory=list)
     expectations: dict[str, dict[str, Expectation]] = Field(min_length=1)
     dynamics: Dynamics | None = None
+    start: dt.date | None = None
+    watch: dict[str, str | list[str]] = Field(default_factory=dict)
+    reliability_reading: Literal["mixture", "tempered"] = "mixture"
+    wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
     @property
     def scenario_ids(self) -> list[str]:

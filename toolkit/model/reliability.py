@@ -1,10 +1,12 @@
-"""Reliability of evidence: Admiralty grades and the tempered-likelihood discount.
+"""Reliability of evidence: Admiralty grades and what a grade means to the model.
 
-An item of reliability ``r`` in [0, 1] enters the model with its likelihood raised to the
-power ``r``. At ``r = 0`` the item has no effect, at ``r = 1`` it counts in full. The shift
-grows with ``r`` when scenarios differ in the location of their expectations; when they
-differ mainly in spread, a weak report can first favour the sharper scenario (see
-docs/formats.md, "Reliability"). Both engines apply this same rule.
+An item has a reliability ``r`` in [0, 1]. By default (``reliability_reading: mixture`` in
+the priors file) ``r`` is the chance the report is genuine: otherwise it carries no
+information about the scenario (:mod:`toolkit.inference.reference`), so no report can move
+the forecast further than its grade allows, whatever its size. With ``reliability_reading:
+tempered`` the item's likelihood is raised to the power ``r`` instead (the earlier rule;
+see docs/formats.md, "Reliability"). ``r = 0`` has no effect and ``r = 1`` counts in full
+under both.
 
 Admiralty (NATO) grades combine source reliability (A-F) and information credibility
 (1-6); the grade's reliability is the product of the two factors below.

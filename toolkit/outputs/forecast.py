@@ -260,7 +260,8 @@ def assemble(
     prior = prior / prior.sum()
     with np.errstate(divide="ignore"):
         log_prior = np.log(prior)
-    cumulative = np.vstack([np.zeros(prior.size), np.cumsum(result.increments, axis=0)])
+    cumulative = np.vstack([np.zeros(prior.size), np.cumsum(result.increments, axis=0),
+                            result.log_marginal])
     log_post = log_prior + cumulative
     top = log_post.max(axis=1, keepdims=True)
     if not np.all(np.isfinite(top)):
@@ -268,15 +269,16 @@ def assemble(
                                  "the evidence is impossible under every scenario with a "
                                  "positive weight", "check values, units and periods, or widen "
                                  "the expectations")])
-    trail = np.exp(log_post - top)
-    trail /= trail.sum(axis=1, keepdims=True)
+    posterior = np.exp(log_post - top)
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    trail, final = posterior[:-1], posterior[-1]
     intervals = weight_intervals(prior, result.log_marginal, case.priors.weight_concentration,
                                  level=level, seed=seed)
     return Forecast(
         case=case.name, title=case.priors.title, question=case.priors.question,
         horizon=case.priors.horizon, as_of=as_of, engine=engine, seed=seed,
         scenario_ids=case.priors.scenario_ids, labels=[s.label for s in case.priors.scenarios],
-        prior=prior, probabilities=trail[-1], intervals=intervals, interval_level=level,
+        prior=prior, probabilities=final, intervals=intervals, interval_level=level,
         items=items, excluded=excluded, trail=trail, increments=result.increments,
         diagnostics=result.diagnostics, input_hashes=case.input_hashes, extras=result.extras,
     )
@@ -318,6 +320,6 @@ def run_forecast(
     as_of = as_of or dt.date.today()
     seed = default_seed(case.name) if seed is None else seed
     items, excluded = case.select(as_of)
-    observations = case.observations(items)
+    observations = case.observations(items, as_of)
     result = get_engine(engine, **engine_options).run(case, observations, seed)
     return assemble(case, items, excluded, result, engine, as_of, seed, level, weights)

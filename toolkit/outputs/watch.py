@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolkit.families import family_for
+from toolkit.families.observation import DAYS_PER_MONTH
 from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
 from toolkit.model.case import Case
 from toolkit.outputs.forecast import Forecast, run_forecast
@@ -142,13 +143,15 @@ def watch(
     """
     if forecast is None:
         forecast = run_forecast(case, engine="exact", as_of=as_of)
-    observations = case.observations(forecast.items)
+    observations = case.observations(forecast.items, forecast.as_of)
     prior = np.asarray(forecast.probabilities, dtype=float)
     current = float(entropy_bits(prior))
     entries = []
     for indicator in case.used_indicators:
         kind = case.indicators[indicator].kind
-        posts = indicator_posteriors(case, indicator, observations)
+        ahead = (forecast.as_of + dt.timedelta(days=1),
+                 forecast.as_of + dt.timedelta(days=round(months * DAYS_PER_MONTH)))
+        posts = indicator_posteriors(case, indicator, observations, window=ahead)
         _, table, exact = predictive_table(posts, kind, months, signals)
         reduction, expected = expected_entropy_reduction(prior, table)
         entries.append(WatchEntry(indicator, case.indicators[indicator].label, kind,

@@ -72,10 +72,27 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
     with locked(lock_path(root, paths.evidence), paths.shown(paths.evidence)):
         old = _read_ledger(paths) if paths.evidence.exists() else ",".join(COLUMNS) + "\n"
         separator = "" if old.endswith("\n") else "\n"
-        new = old + separator + _row_text(_header(old), cells)
+        header = _header(old)
+        shown = paths.shown(paths.evidence)
+        dropped = [c for c, v in cells.items() if v and c not in header]
+        if dropped:
+            raise CaseError([Problem(shown, 1, ", ".join(dropped), "the ledger has no such "
+                                     "column, so the value would be lost",
+                                     f"add {', '.join(dropped)} to the header row (and an "
+                                     "empty cell to each row), then add the item again")])
+        new = old + separator + _row_text(header, cells)
         checked = load_case(root, case, evidence_text=new)
+        added = next(i for i in checked.evidence if i.id == cells["id"])
+        twin = next((i for i in checked.evidence if i is not added and i.active
+                     and i.claim_key == added.claim_key), None)
+        if twin is not None:
+            raise CaseError([Problem(shown, added.line, "value", f"repeats item {twin.id} "
+                                     "(same indicator, source, period, value and unit)",
+                                     f"it would count once anyway; if another outlet "
+                                     f"re-reported it, cite that outlet's claim and pass "
+                                     f"--echo-of {twin.id}")])
         _write_ledger(paths, new)
-    return next(i for i in checked.evidence if i.id == cells["id"])
+    return added
 
 
 def retract_item(root: Path, case: str, item_id: str, reason: str = "") -> EvidenceItem:

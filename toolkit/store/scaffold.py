@@ -19,7 +19,18 @@ case: {name}                      # must equal the file name
 title: {title}
 question: Which scenario best describes the situation at the horizon?
 horizon: {horizon}                # the date the scenarios refer to
+start: {start}                  # the scenarios' rates apply from here; earlier periods are refused
 weight_concentration: 10          # how firmly you hold the weights (higher = firmer)
+# Reliability grades read as the chance a report is genuine (the default, 'mixture'): a
+# poorly graded report can move the forecast only a little, whatever its size.
+reliability_reading: mixture
+# Indicators whose events you log as they happen, one row per event on its own day: the
+# quiet time between logged events then counts too. Rows over longer periods stay totals.
+watch:
+  defense_commitment: since {start}
+# How freely true rates may drift from the expectations below: 'wander: 2' means a rate may
+# double or halve within a year (90%). Leave it out for constant rates (faster).
+# wander: 2
 
 # Mutually exclusive, exhaustive end states. Weights are relative (they need not sum to 1).
 scenarios:
@@ -59,8 +70,8 @@ expectations:
 """
 
 EVIDENCE_TEMPLATE = """\
-id,reported_on,period_start,period_end,indicator,value,unit,source,reliability,status,note
-E01,{today},{month_start},{today},joint_statements,2,statements,S01,B2,active,\
+id,reported_on,period_start,period_end,indicator,value,unit,source,reliability,status,echo_of,note
+E01,{today},{month_start},{today},joint_statements,2,statements,S01,B2,active,,\
 Example item: replace it with real evidence.
 """
 
@@ -112,7 +123,8 @@ def scaffold_case(root: Path, name: str, today: dt.date | None = None) -> list[P
     targets = {
         paths.priors: PRIORS_TEMPLATE.format(
             name=name, title=name.replace("-", " ").title(),
-            horizon=dt.date(today.year + 1, 12, 31).isoformat()),
+            horizon=dt.date(today.year + 1, 12, 31).isoformat(),
+            start=dt.date(today.year - 3, 1, 1).isoformat()),
         paths.evidence: EVIDENCE_TEMPLATE.format(
             today=today.isoformat(), month_start=today.replace(day=1).isoformat()),
         source: SOURCE_TEMPLATE.format(year=today.year),

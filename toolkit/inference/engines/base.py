@@ -21,9 +21,13 @@ class EngineResult:
     Parameters
     ----------
     increments : ndarray, shape (n_items, n_scenarios)
-        ``log p(item_i | items before i, scenario k)``, tempered by reliability.
+        ``log p(item_i | items before i, scenario k)``, with reliability applied.
     log_marginal : ndarray, shape (n_scenarios,)
-        ``log p(all items | scenario k)``; equals the column sums of ``increments``.
+        ``log p(all evidence | scenario k)``: the column sums of ``increments`` plus
+        ``closing``.
+    closing : ndarray, shape (n_scenarios,)
+        The watched quiet time after each watched indicator's last logged event, up to
+        the forecast date (no item carries it); zeros without watched indicators.
     diagnostics : dict
         Engine-specific diagnostics (convergence, timing, method).
     extras : dict
@@ -34,6 +38,22 @@ class EngineResult:
     log_marginal: np.ndarray
     diagnostics: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    closing: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.closing is None:
+            self.closing = np.zeros(np.shape(self.log_marginal))
+
+
+def split_closing(increments: np.ndarray,
+                  observations: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
+    """Split per-observation increments into item rows and the summed quiet-time rows.
+
+    Quiet observations (``Observation.synthetic``) follow the items
+    (:meth:`toolkit.model.case.Case.observations`).
+    """
+    items = sum(not o.synthetic for o in observations)
+    return increments[:items], increments[items:].sum(axis=0)
 
 
 class Engine(Protocol):

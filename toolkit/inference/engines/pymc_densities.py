@@ -26,10 +26,21 @@ from toolkit.families import FAMILIES
 FIELDS: dict[str, tuple[str, ...]] = {name: f.link_fields for name, f in FAMILIES.items()}
 
 NP = SimpleNamespace(
-    log=np.log, exp=np.exp, log1p=np.log1p, expm1=np.expm1, gammaln=special.gammaln,
-    gammainc=special.gammainc, gammaincc=special.gammaincc, betainc=special.betainc,
-    where=np.where, clip=np.clip, log_ndtr=special.log_ndtr, log_expit=special.log_expit,
-    lt=np.less, gt=np.greater,
+    logaddexp=np.logaddexp,
+    log=np.log,
+    exp=np.exp,
+    log1p=np.log1p,
+    expm1=np.expm1,
+    gammaln=special.gammaln,
+    gammainc=special.gammainc,
+    gammaincc=special.gammaincc,
+    betainc=special.betainc,
+    where=np.where,
+    clip=np.clip,
+    log_ndtr=special.log_ndtr,
+    log_expit=special.log_expit,
+    lt=np.less,
+    gt=np.greater,
 )
 
 
@@ -39,10 +50,21 @@ def pytensor_ops() -> SimpleNamespace:
     from pymc.distributions.dist_math import normal_lcdf
 
     return SimpleNamespace(
-        log=pt.log, exp=pt.exp, log1p=pt.log1p, expm1=pt.expm1, gammaln=pt.gammaln,
-        gammainc=pt.gammainc, gammaincc=pt.gammaincc, betainc=pt.betainc, where=pt.switch,
-        clip=pt.clip, log_ndtr=lambda x: normal_lcdf(0.0, 1.0, x),
-        log_expit=lambda x: -pt.softplus(-x), lt=pt.lt, gt=pt.gt,
+        logaddexp=pt.logaddexp,
+        log=pt.log,
+        exp=pt.exp,
+        log1p=pt.log1p,
+        expm1=pt.expm1,
+        gammaln=pt.gammaln,
+        gammainc=pt.gammainc,
+        gammaincc=pt.gammaincc,
+        betainc=pt.betainc,
+        where=pt.switch,
+        clip=pt.clip,
+        log_ndtr=lambda x: normal_lcdf(0.0, 1.0, x),
+        log_expit=lambda x: -pt.softplus(-x),
+        lt=pt.lt,
+        gt=pt.gt,
     )
 
 
@@ -54,6 +76,18 @@ def log_prior(ops: Any, family: str, u: Any, p1: Any, p2: Any) -> Any:
 def link_loglik(ops: Any, family: str, group: str, u: Any, c: dict[str, Any]) -> Any:
     """Untempered log likelihood of each link of one group at ``u`` (gathered per link)."""
     return FAMILIES[family].link_loglik(ops, group, u, c)
+
+
+def with_reliability(ops: Any, ll: Any, c: dict[str, Any]) -> Any:
+    """Each link's log likelihood with its reliability applied (the families' rule).
+
+    ``mix = 1``: genuine with probability ``r``, otherwise the reference ``ref``
+    (:mod:`toolkit.inference.reference`); ``mix = 0``: tempered, ``r * ll``.
+    """
+    r = c["r"]
+    safe = ops.clip(r, 1e-300, 1.0 - 1e-12)
+    mixed = ops.logaddexp(ops.log(safe) + ll, ops.log1p(-safe) + c["ref"])
+    return ops.where(ops.gt(c["mix"], 0), mixed, r * ll)
 
 
 def groups_of(family: str, overdispersed: bool) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.core.errors import CaseError, Problem
 from toolkit.families import FAMILIES
 from toolkit.families.observation import Observation
 from toolkit.inference.diagnostics import engine_diagnostics
@@ -34,6 +35,7 @@ from toolkit.inference.engines.base import EngineResult
 from toolkit.inference.engines.pymc_layout import Layout, bracket_slots, build_layout
 from toolkit.inference.engines.pymc_marginal import centre, estimate, natural
 from toolkit.inference.engines.pymc_model import sample
+from toolkit.inference.reference import needs_reference
 from toolkit.model.case import Case
 
 Progress = Callable[[str, float], None]
@@ -104,6 +106,32 @@ class PymcEngine:
             Increments, totals, diagnostics and extras (``parameter_draws``, ``posterior``).
         """
         start = time.perf_counter()
+        unread = sorted({o.indicator for o in observations if o.reading != "total"})
+        if unread:
+            raise CaseError([Problem(
+                case.paths.shown(case.paths.priors), None, "watch",
+                "the PyMC engine cannot yet read logged events of watched indicators "
+                f"({', '.join(unread)}); it would answer an older model",
+                "use the exact engine (--engine exact), or remove these indicators from "
+                "'watch' to read their items as totals")])
+        wandering = sorted({i for i in case.used_indicators for k in case.priors.scenario_ids
+                            if case.drift(i, k) is not None})
+        if wandering:
+            raise CaseError([Problem(
+                case.paths.shown(case.paths.priors), None, "wander",
+                "the PyMC engine cannot yet let rates wander (a slope per indicator and "
+                f"scenario): {', '.join(wandering[:4])}; it would answer a constant-rate model",
+                "use the exact engine (--engine exact), or remove 'wander'")])
+        mixed = sorted({o.item_id for o in observations if needs_reference(o)})
+        if mixed:
+            raise CaseError([Problem(
+                case.paths.shown(case.paths.priors), None, "reliability_reading",
+                "the PyMC engine cannot yet read reliability as the chance a report is "
+                f"genuine (the default); {len(mixed)} item(s) need it, e.g. "
+                f"{', '.join(mixed[:3])}. Under that reading a posterior can hold a narrow "
+                "spike beside a broad plateau, which NUTS does not mix across",
+                "use the exact engine (--engine exact), or set 'reliability_reading: "
+                "tempered' in the priors file to run PyMC on the tempered reading")])
         self._say("laying out the model", 0.02)
         unknown = sorted(set(self.dispersion) - {
             i for i, ind in case.indicators.items() if ind.family.overdispersion})

@@ -33,7 +33,7 @@ from toolkit.model.case import Case
 MIN_CAPACITY = 8
 #: Columns of the packed slot matrix, and of the packed link matrix before the fields.
 SLOT_COLUMNS = ("p1", "p2", "center", "scale")
-LINK_HEAD = ("slot", "r")
+LINK_HEAD = ("slot", "r", "mix", "ref")
 LINK_WIDTH = len(LINK_HEAD) + max(len(fields) - len(LINK_HEAD) for fields in FIELDS.values())
 #: Default prior of a padding slot (never reported): a standard prior in ``u``.
 
@@ -215,7 +215,9 @@ def _fill(fam: FamilyLayout, observations: list[Observation],
             phi = float(dispersion.get(obs.indicator, 0.0))
             group, row = family.link(obs, slot.params, phi)
             if group is not None:
-                rows[group].append({"slot": s, "r": obs.reliability, **row})
+                mixed = obs.mixture and obs.reliability < 1.0
+                rows[group].append({"slot": s, "r": obs.reliability, "mix": float(mixed),
+                                    "ref": obs.log_ref if mixed else 0.0, **row})
     fam.link_data = {
         g: {name: np.array([row[name] for row in rows[g]],
                            dtype=np.int64 if name == "slot" else float)

@@ -22,7 +22,7 @@ from scipy import special
 
 from toolkit.core.mathutil import logsumexp
 from toolkit.families import FAMILIES
-from toolkit.inference.engines.pymc_densities import NP, link_loglik, log_prior
+from toolkit.inference.engines.pymc_densities import NP, link_loglik, log_prior, with_reliability
 from toolkit.inference.engines.pymc_layout import FamilyLayout
 
 PROPOSAL_DF = 5.0
@@ -59,7 +59,8 @@ def log_target(fam: FamilyLayout, u: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 ll = link_loglik(NP, fam.family, group, u[link["slot"]],
                                  {k: v[:, None] for k, v in link.items()})
-            np.add.at(total, link["slot"], ll * link["r"][:, None])
+                ll = with_reliability(NP, ll, {k: v[:, None] for k, v in link.items()})
+            np.add.at(total, link["slot"], ll)
     return total
 
 

@@ -27,7 +27,13 @@ import numpy as np
 
 from toolkit.core.caches import CompiledCache
 from toolkit.families import FAMILIES
-from toolkit.inference.engines.pymc_densities import FIELDS, link_loglik, log_prior, pytensor_ops
+from toolkit.inference.engines.pymc_densities import (
+    FIELDS,
+    link_loglik,
+    log_prior,
+    pytensor_ops,
+    with_reliability,
+)
 from toolkit.inference.engines.pymc_layout import Layout
 
 _CACHE = CompiledCache()
@@ -74,7 +80,7 @@ def build_model(layout: Layout) -> Any:
                 rows = links[(ends[g - 1] if g else 0): ends[g]]
                 c = {name: rows[:, column] for column, name in enumerate(FIELDS[f])}
                 slot = pt.cast(c["slot"], "int64")
-                total += (c["r"] * link_loglik(ops, f, group, u[slot], c)).sum()
+                total += with_reliability(ops, link_loglik(ops, f, group, u[slot], c), c).sum()
             pm.Potential(f"target_{f}", total)
     return model
 

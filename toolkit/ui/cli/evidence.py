@@ -60,12 +60,14 @@ def list_command(case: str, status: str, as_json: bool, root: Path | None) -> No
 @click.option("--source", required=True, help="Claim id from seeds/<case>/.")
 @click.option("--reliability", required=True, help="Admiralty grade A1-F6 or a probability.")
 @click.option("--note", default="", help="Free text.")
+@click.option("--echo-of", "echo_of", default="",
+              help="Id of the item this row re-reports (the pair then counts once).")
 @root_option
 @user_errors
 def add_command(
     case: str, item_id: str, reported_on: dt.date, period_start: dt.date, period_end: dt.date,
     indicator: str, value: str, unit: str, source: str, reliability: str, note: str,
-    root: Path | None,
+    echo_of: str, root: Path | None,
 ) -> None:
     """Validate a new item against the whole case and append it to the ledger."""
     folder = resolve_root(root)
@@ -73,7 +75,7 @@ def add_command(
         "id": item_id, "reported_on": reported_on.isoformat(),
         "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
         "indicator": indicator, "value": value, "unit": unit, "source": source,
-        "reliability": reliability, "note": note,
+        "reliability": reliability, "note": note, **({"echo_of": echo_of} if echo_of else {}),
     })
     click.echo(f"Added {item.id} ({item.indicator} = {item.value} {item.unit}, reliability "
                f"{item.reliability:.2f}) to evidence/{case}.csv line {item.line}.")

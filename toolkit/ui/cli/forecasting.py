@@ -67,6 +67,13 @@ def forecast_command(
     forecast = run_forecast(loaded, engine=engine, as_of=as_of, seed=seed, level=level,
                             **{k: v for k, v in engine_options.items() if v is not None})
     run_id = None if no_save else save_run(forecast, loaded.paths.root)
+    lines = {i.id: i.line for i in loaded.evidence}
+    for pair in forecast.excluded.get("overlapping", []):
+        first, second = pair.split("+")
+        click.echo(f"warning: {first} and {second} (evidence rows {lines[first]} and "
+                   f"{lines[second]}) report overlapping periods of one indicator that the "
+                   "model cannot combine, so both count as if independent; make one period "
+                   "lie inside the other or not overlap it", err=True)
     if as_json:
         click.echo(dumps({**forecast.to_dict(), "run_id": run_id}, indent=2))
     else:
@@ -123,7 +130,11 @@ def render_table(forecast: Forecast, movers: int = 5) -> str:
         f"Forecast as of {forecast.as_of.isoformat()} | engine: {forecast.engine} | "
         f"{used} evidence item{'s' if used != 1 else ''} used "
         f"({len(excluded['retracted'])} retracted, {len(excluded['after_as_of'])} reported "
-        f"after the as-of date)",
+        f"after the as-of date"
+        + (f", {len(excluded['echoes'])} re-reports counted once" if excluded.get("echoes")
+           else "")
+        + (f", {len(excluded['nested'])} inside a reported total" if excluded.get("nested")
+           else "") + ")",
         "",
     ]
     width = max(len("Scenario"), *(len(label) for label in forecast.labels))

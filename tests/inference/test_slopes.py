@@ -1,0 +1,106 @@
+"""Wandering rates: the level-and-slope integral against a brute-force 2-D grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolkit.families import family_for
+from toolkit.families.observation import DAYS_PER_MONTH, Observation
+from toolkit.inference.engines.exact import prefix_log_marginals
+from toolkit.inference.slopes import slope_posterior_nodes
+from toolkit.model.case import load_case
+from toolkit.model.trajectory import Z90, Drift, log_sinhc, months_since_epoch
+from toolkit.outputs.forecast import run_forecast
+
+REPO = Path(__file__).resolve().parents[2]
+DRIFT = Drift(t0=months_since_epoch(dt.date(2024, 1, 1)), sigma=math.log(2) / Z90)
+
+
+def _total(start: dt.date, end: dt.date, low: float, high: float, r: float = 1.0,
+           mixture: bool = False, ref: float = math.nan) -> Observation:
+    days = (end - start).days + 1
+    return Observation("x", "c", days / DAYS_PER_MONTH, low, high, r, mixture=mixture,
+                       log_ref=ref, start=months_since_epoch(start),
+                       end=months_since_epoch(end + dt.timedelta(days=1)))
+
+
+def _brute(params, observations, drift, n_s=1601, n_u=6001) -> float:
+    """Plain trapezoid sums over (s, u); the rate of each period averaged by 400-point
+    midpoint sums in time (independent of the closed-form offsets)."""
+    family = family_for("count")
+    s = np.linspace(-8 * drift.sigma, 8 * drift.sigma, n_s)
+    u = np.linspace(-12.0, 12.0, n_u)
+    total = np.asarray(family.log_prior_u(u[None, :], params), float) \
+        + drift.log_prior(s)[:, None]
+    for obs in observations:
+        t = obs.start + (np.arange(400) + 0.5) / 400 * (obs.end - obs.start)
+        mean_factor = np.exp(s[:, None] / 12 * (t[None, :] - drift.t0)).mean(axis=1)
+        total = total + family.item_log_lik(u[None, :] + np.log(mean_factor)[:, None], obs,
+                                            params)
+    peak = total.max()
+    return float(np.log(np.trapezoid(np.trapezoid(np.exp(total - peak), u, axis=1), s))
+                 + peak)
+
+
+def test_offsets_average_the_rate_over_the_period() -> None:
+    slopes = np.array([-1.0, 0.0, 0.7])
+    start, end = DRIFT.t0 - 20, DRIFT.t0 + 4
+    t = np.linspace(start, end, 200_001)
+    numeric = np.log(np.trapezoid(np.exp(slopes[:, None] / 12 * (t - DRIFT.t0)), t, axis=1)
+                     / (end - start))
+    assert DRIFT.offsets(slopes, start, end) == pytest.approx(numeric, abs=1e-9)
+    assert log_sinhc(np.array([0.0, 1e-6, 30.0, 800.0])) == pytest.approx(
+        [0.0, 1e-12 / 6, 30 - math.log(60), 800 - math.log(1600)], abs=1e-9)
+
+
+@pytest.mark.parametrize("censored", [False, True])
+def test_level_and_slope_integral_matches_brute_force(censored: bool) -> None:
+    params = (2.0, 0.1)  # about 20 a month
+    rows = [(dt.date(2022, 1, 1), dt.date(2022, 6, 30), 40, 40),
+            (dt.date(2023, 3, 1), dt.date(2023, 3, 31), 20, 20),
+            (dt.date(2025, 1, 1), dt.date(2025, 12, 31), 300, 300)]
+    observations = [_total(a, b, lo, (math.inf if censored and i == 0 else hi))
+                    for i, (a, b, lo, hi) in enumerate(rows)]
+    got, _ = prefix_log_marginals("count", params, observations, DRIFT)
+    for m in range(len(observations)):
+        assert got[m] == pytest.approx(_brute(params, observations[: m + 1], DRIFT), abs=2e-4)
+
+
+def test_a_mixed_item_with_a_slope_matches_brute_force() -> None:
+    params = (2.0, 0.1)
+    observations = [_total(dt.date(2022, 1, 1), dt.date(2022, 12, 31), 100, 100),
+                    _total(dt.date(2025, 1, 1), dt.date(2025, 3, 31), 5000, 5000, r=0.4,
+                           mixture=True, ref=-9.0)]
+    got, _ = prefix_log_marginals("count", params, observations, DRIFT)
+    assert got[-1] == pytest.approx(_brute(params, observations, DRIFT), abs=2e-4)
+
+
+def test_the_predictive_follows_the_trend() -> None:
+    """Counts rising year on year: next year's rate is predicted above the average."""
+    params = (2.0, 0.1)
+    observations = [_total(dt.date(y, 1, 1), dt.date(y, 12, 31), 12 * 10 * 2 ** (y - 2022),
+                           12 * 10 * 2 ** (y - 2022)) for y in (2022, 2023, 2024)]
+    nodes, weights = slope_posterior_nodes(family_for("count"), params, observations, DRIFT,
+                                           months_since_epoch(dt.date(2025, 1, 1)),
+                                           months_since_epoch(dt.date(2026, 1, 1)))
+    assert weights.sum() == pytest.approx(1.0)
+    mean_rate = float(weights @ np.exp(nodes))
+    assert 60 < mean_rate < 100  # 80 a month if the doubling goes on; 23 if it were flat
+
+
+def test_wander_leaves_a_case_without_it_unchanged_and_runs_with_it() -> None:
+    case = load_case(REPO, "russia-iran")
+    assert all(case.drift(i, k) is None for i in case.used_indicators
+               for k in case.priors.scenario_ids)
+    text = (REPO / "priors" / "russia-iran.yaml").read_text(encoding="utf-8")
+    wandering = load_case(REPO, "russia-iran", priors_text=text + "\nwander: 2\n")
+    drift = wandering.drift("drone_supply", "transactional")
+    assert drift is not None and drift.sigma == pytest.approx(math.log(2) / Z90)
+    forecast = run_forecast(wandering, as_of=dt.date(2026, 12, 1))
+    assert forecast.probabilities.sum() == pytest.approx(1.0)
+    assert np.all(forecast.probabilities > 0)

@@ -1,0 +1,73 @@
+"""What an item says if it is not genuine: the reference likelihood of the reliability mixture.
+
+Under the default reading of reliability an item of reliability ``r`` is genuine with
+probability ``r`` and otherwise carries no information about the scenario. "No information"
+needs a likelihood that is the same under every scenario; the toolkit uses the item's prior
+predictive probability averaged over the scenarios with equal weights (so a change of prior
+weights still needs no rerun). For a logged event it is the scenarios' average prior rate
+per month. With it, an item's likelihood ratio between two scenarios is at most
+``1 + r / (1 - r) * m_k / ref``, where ``m_k`` is the item's predictive under the favoured
+scenario; for a fresh item ``m_k / ref`` is below the number of scenarios.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from toolkit.core.mathutil import logsumexp
+from toolkit.families.observation import Observation
+from toolkit.inference.engines.exact import Task, solve
+from toolkit.model.case import Case
+
+
+def needs_reference(obs: Observation) -> bool:
+    """Whether ``obs`` is read as a mixture with a real chance of not being genuine."""
+    return obs.mixture and 0.0 < obs.reliability < 1.0 and not obs.synthetic
+
+
+def genuine_form(obs: Observation) -> Observation:
+    """The observation whose prior predictive is the reference of ``obs``."""
+    if obs.reading == "events":  # one event's density in time: no quiet time, one event
+        return dataclasses.replace(obs, exposure=0.0, low=1.0, high=1.0, reliability=1.0,
+                                   mixture=False)
+    return dataclasses.replace(obs, reliability=1.0, mixture=False)
+
+
+def with_references(case: Case, observations: Sequence[Observation]) -> list[Observation]:
+    """Observations with ``log_ref`` set wherever the mixture reading needs it.
+
+    Parameters
+    ----------
+    case : Case
+        The case (its scenarios' priors define the reference).
+    observations : sequence of Observation
+        Observations as read from the evidence.
+
+    Returns
+    -------
+    list of Observation
+        The same observations; mixture items carry their reference log likelihood.
+    """
+    scenarios = case.priors.scenario_ids
+    needed = [i for i, obs in enumerate(observations) if needs_reference(obs)]
+    if not needed:
+        return list(observations)
+    genuine = [genuine_form(observations[i]) for i in needed]
+    tasks = []
+    for position, i in enumerate(needed):
+        indicator = observations[i].indicator
+        kind = case.indicators[indicator].kind
+        tasks += [Task(kind, case.prior_params(indicator, k), (position,)) for k in scenarios]
+    values = solve(tasks, genuine).reshape(len(needed), len(scenarios))
+    refs = logsumexp(values, axis=1) - math.log(len(scenarios))
+    out = list(observations)
+    for i, ref in zip(needed, np.asarray(refs, dtype=float), strict=True):
+        out[i] = dataclasses.replace(out[i], log_ref=float(ref))
+    return out
+
+
+__all__ = ["genuine_form", "needs_reference", "with_references"]
