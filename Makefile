@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export MPLBACKEND ?= Agg
 
-.PHONY: help setup demo test lint format bench lab app clean
+.PHONY: help setup demo test lint format bench calibrate lab app clean
 
 help:
 	@echo "make demo   - set up .venv, run the Russia-Iran forecast, write charts to reports/"
@@ -13,6 +13,7 @@ help:
 	@echo "make lab    - open JupyterLab on notebooks/"
 	@echo "make app    - serve the forecast dashboard with Voila at http://127.0.0.1:$(APP_PORT)/"
 	@echo "make bench  - run the benchmarks and print their figures"
+	@echo "make calibrate - simulate 200 worlds per regime and show the forecasts are calibrated"
 
 $(STAMP): pyproject.toml
 	@PYBIN=$$(scripts/find-python.sh) && echo "Using $$PYBIN" && \
@@ -41,6 +42,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_dynamic.py
+
+WORLDS ?= 200
+calibrate: $(STAMP)
+	$(PY) benchmarks/calibrate.py --worlds $(WORLDS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
