@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +19,18 @@ from toolkit.inference.posteriors import (
     parameter_posterior,
     sample_parameter,
 )
-from toolkit.inference.predictive import cdf, forecast_questions, interval_probability
+from toolkit.inference.predictive import (
+    Observed,
+    cdf,
+    forecast_questions,
+    interval_probability,
+    question_probability,
+)
+from toolkit.model.case import load_case
 from toolkit.model.questions import load_questions
 from toolkit.outputs.forecast import run_forecast
 
+REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2023, 7, 1)
 RNG_SEED = sum(map(ord, "predictive"))
 
@@ -234,3 +244,52 @@ def test_pymc_engine_question_probabilities_agree_with_exact(tempered_bundled_ca
     for qid, result in exact.items():
         assert sampled[qid].method == "draws"
         assert sampled[qid].probability == pytest.approx(result.probability, abs=0.02), qid
+
+
+def _with_questions(root):
+    (root / "questions").mkdir(exist_ok=True)
+    shutil.copy(REPO / "questions" / "russia-iran.yaml", root / "questions")
+    return root
+
+
+def test_a_question_conditions_on_what_reliable_evidence_already_shows(case_root):
+    """A reliable 'yes' inside the window settles 'at least one' (it read 60% before)."""
+    _with_questions(case_root)
+    path = case_root / "evidence" / "russia-iran.csv"
+    path.write_text(path.read_text(encoding="utf-8")
+                    + "Q1,2024-03-02,2024-03-01,2024-03-01,advanced_arms_to_iran,yes,events,"
+                      "G09,A1,active,\n", encoding="utf-8")
+    case = load_case(case_root, "russia-iran")
+    questions = load_questions(case)
+    forecast = run_forecast(case, as_of=dt.date(2024, 6, 1))
+    result = forecast_questions(case, questions, forecast)["adv_arms_2024"]
+    assert result.settled and result.probability == 1.0 and result.observed == ("Q1",)
+    # graded below A1 it only informs the rate
+    path.write_text(path.read_text(encoding="utf-8").replace(",G09,A1,active,\n",
+                                                             ",G09,B2,active,\n"),
+                    encoding="utf-8")
+    case = load_case(case_root, "russia-iran")
+    forecast = run_forecast(case, as_of=dt.date(2024, 6, 1))
+    result = forecast_questions(case, load_questions(case), forecast)["adv_arms_2024"]
+    assert not result.settled and result.probability < 1.0
+
+
+def test_an_exact_reliable_count_leaves_only_the_rest_of_the_window(case_root):
+    """None observed in one month of the window (exactly): the rest is predicted."""
+    _with_questions(case_root)
+    case = load_case(case_root, "russia-iran")
+    questions = load_questions(case)
+    question = next(q for q in questions.questions if q.indicator == "sanctions_pressure")
+    condition = questions.condition(question)
+    forecast = run_forecast(case, as_of=dt.date(2024, 1, 1))
+    posts = indicator_posteriors(case, question.indicator,
+                                 case.observations(forecast.items, forecast.as_of))
+    observed = Observed(0.0, 0.0, 1.0, ("X",))
+    got = question_probability(question, condition, forecast.probabilities, posts, observed)
+    rest = question.window.months - 1.0
+    expected = sum(p * interval_probability(post, condition.low, condition.high, rest)
+                   for p, post in zip(forecast.probabilities, posts.values(), strict=True))
+    assert got.probability == pytest.approx(expected, abs=1e-12)
+    assert not got.settled and got.observed == ("X",)
+    whole = forecast_questions(case, questions, forecast)[question.id].probability
+    assert got.probability < whole  # a quiet month leaves less time for the event

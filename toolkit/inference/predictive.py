@@ -7,13 +7,17 @@ k)``. Closed forms give a negative binomial total (Gamma rate), a lognormal repo
 (reporting noise included) and a beta-binomial number of affirming signals; a quadrature
 grid or PyMC draws give the Rao-Blackwellized average of ``P(Y in A | parameter)``.
 
-The model's rates are constant in time, so a window's total depends only on its length.
-Evidence whose period lies inside a question's window informs the rate, not that window's
-total directly (the same independence the engines assume between overlapping items).
+A question conditions on what is already observed inside its window: the totals of fully
+reliable items (reliability 1) of a count or occurrence indicator whose periods lie in the
+window, and their logged events, add to the window's total, and only the rest of the window
+is predicted (:func:`observed_in_window`). A question the observed part already decides
+(at least one event, and one is logged) is *settled*: probability 1 or 0, whatever the
+rate. Less reliable items inform the rate only, as do items of other kinds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
+from toolkit.model.evidence import to_observation
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
@@ -76,6 +81,44 @@ class QuestionForecast:
     probability: float
     by_scenario: dict[str, float]
     method: str
+    settled: bool = False
+    observed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What fully reliable evidence already says about a question window's total."""
+
+    low: float
+    high: float
+    months: float
+    items: tuple[str, ...]
+
+
+def observed_in_window(case: Case, question: Question,
+                       items: Sequence[EvidenceItem]) -> Observed | None:
+    """The fully reliable totals and logged events inside ``question``'s window.
+
+    Only count and occurrence indicators (whose totals add up) are read; ``None`` when no
+    item qualifies. Totals' periods count as observed time; logged events do not reduce the
+    time still to predict.
+    """
+    indicator = case.indicators[question.indicator]
+    if not indicator.family.point_process:
+        return None
+    low = high = months = 0.0
+    used = []
+    for item in items:
+        if item.indicator != question.indicator or item.reliability < 1.0 \
+                or item.period_start < question.window.start \
+                or item.period_end > question.window.end:
+            continue
+        obs = to_observation(item, indicator)
+        low, high = low + obs.low, high + obs.high
+        if not case.is_logged_event(item):
+            months += obs.exposure
+        used.append(item.id)
+    return Observed(low, high, months, tuple(used)) if used else None
 
 
 def question_probability(
@@ -83,16 +126,45 @@ def question_probability(
     condition: Condition,
     probabilities: Sequence[float],
     posteriors: Mapping[str, ParameterPosterior],
+    observed: Observed | None = None,
 ) -> QuestionForecast:
-    """Mix the per-scenario predictive probabilities of a question's condition."""
+    """Mix the per-scenario predictive probabilities of a question's condition.
+
+    With ``observed`` (see :func:`observed_in_window`) the observed part of the window's
+    total is added to the prediction of the rest of the window.
+    """
+    settled = None
+    months, low, high = question.window.months, condition.low, condition.high
+    if observed is not None:
+        if observed.low >= condition.low and math.isinf(condition.high):
+            settled = 1.0
+        elif observed.low > condition.high:
+            settled = 0.0
+        elif observed.low == observed.high:
+            months = max(months - observed.months, 0.0)
+            low, high = max(condition.low - observed.low, 0.0), condition.high - observed.low
+    if settled is not None:
+        by_scenario = dict.fromkeys(posteriors, settled)
+        return QuestionForecast(question.id, settled, by_scenario, "settled by evidence",
+                                True, observed.items)
     by_scenario = {
-        sid: interval_probability(post, condition.low, condition.high, question.window.months,
-                                  question.signals)
+        sid: _window_probability(post, low, high, months, question.signals)
         for sid, post in posteriors.items()
     }
     p = float(sum(w * q for w, q in zip(probabilities, by_scenario.values(), strict=True)))
     methods = sorted({post.method for post in posteriors.values()})
-    return QuestionForecast(question.id, min(max(p, 0.0), 1.0), by_scenario, ", ".join(methods))
+    return QuestionForecast(question.id, min(max(p, 0.0), 1.0), by_scenario, ", ".join(methods),
+                            False, observed.items if observed else ())
+
+
+def _window_probability(post: ParameterPosterior, low: float, high: float, months: float,
+                        signals: int | None) -> float:
+    """``P(low <= Y <= high)`` over ``months`` (no time left: whether 0 is in the range)."""
+    if high < low:
+        return 0.0
+    if months <= 0:
+        return float(low <= 0.0 <= high)
+    return interval_probability(post, low, high, months, signals)
 
 
 def forecast_questions(
@@ -134,6 +206,8 @@ def forecast_questions(
                 case, question.indicator, observations, draws,
                 float(dispersion.get(question.indicator, 0.0)),
                 window=(question.window.start, question.window.end))
+        observed = None if forecast is None else \
+            observed_in_window(case, question, forecast.items)
         out[question.id] = question_probability(question, questions.condition(question),
-                                                probabilities, cache[key])
+                                                probabilities, cache[key], observed)
     return out

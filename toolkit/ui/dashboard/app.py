@@ -182,7 +182,8 @@ class Dashboard(FileActions):
         """Indicators by how far their evidence separates the scenarios (log BF spread)."""
         case = self.whatif.base
         items, _ = self.whatif.selection()
-        result = self.engine_factory("exact").run(case, case.observations(items), self.seed)
+        observations = case.observations(items, self.whatif.as_of)
+        result = self.engine_factory("exact").run(case, observations, self.seed)
         self.engine_runs["exact"] += 1
         spread: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(case.priors.scenarios)))
         counts: Counter[str] = Counter()
@@ -235,7 +236,8 @@ class Dashboard(FileActions):
         if cached is None or cached[0] != self.whatif.version:
             items, excluded = self.whatif.selection()
             case = self.whatif.case()
-            result = self.engine_factory("exact").run(case, case.observations(items), self.seed)
+            observations = case.observations(items, self.whatif.as_of)
+            result = self.engine_factory("exact").run(case, observations, self.seed)
             self.engine_runs["exact"] += 1
             cached = (self.whatif.version, result, items, excluded)
             self._results["exact"] = cached
@@ -341,7 +343,8 @@ class Dashboard(FileActions):
             items, excluded = self.whatif.selection()
             case = self.whatif.case()
             version = self.whatif.version
-            result = self._pymc[1].run(case, case.observations(items), self.seed)
+            observations = case.observations(items, self.whatif.as_of)
+            result = self._pymc[1].run(case, observations, self.seed)
             self.engine_runs["pymc"] += 1
         except ImportError as exc:
             return self._pymc_failed(f"The PyMC engine is unavailable here ({exc}). The exact "
