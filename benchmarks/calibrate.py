@@ -483,9 +483,15 @@ def calibrate(worlds: int = 200, seed: int = 1, regimes: tuple[str, ...] = REGIM
               progress: bool = True) -> dict[str, dict]:
     """Run every regime; return its figures by regime name."""
     base = load_case(base_root, case_name)
+    out = {}
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
-        return {name: run_regime(base, name, worlds, seed, Path(tmp), progress)
-                for name in regimes}
+        for name in regimes:
+            out[name] = r = run_regime(base, name, worlds, seed, Path(tmp), progress)
+            if progress:  # each regime's figures as soon as they exist
+                print(f"  {name}: Brier {r['brier']:.3f} (prior {r['brier_prior']:.3f}), "
+                      f"ECE {r['ece']:.3f}, >=90% wrong {r['wrong_at_90']:.1%}, "
+                      f"90% coverage {r['coverage_90']:.1%}", file=sys.stderr, flush=True)
+    return out
 
 
 TARGETS = "Brier < prior; ECE <= 0.04; >=90% on a wrong scenario <= 2%; coverage 85-95%"

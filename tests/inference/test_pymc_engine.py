@@ -51,7 +51,7 @@ class SmallCase:
         return self.params[(indicator, scenario)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bundled_case(tempered_bundled_case):
     """The PyMC engine runs the tempered reading only (it refuses the mixture)."""
     return tempered_bundled_case

@@ -54,8 +54,7 @@ def test_bundled_case_loads(bundled_case: Case, repo_root: Path) -> None:
 
 def test_bundled_evidence_uses_ranges_and_bounds(bundled_case: Case) -> None:
     by_id = {i.id: i for i in bundled_case.evidence}
-    items, _ = bundled_case.select()
-    obs = {o.item_id: o for o in bundled_case.observations(items)}
+    obs = {o.item_id: o for o in bundled_case.observations(bundled_case.evidence)}
     # "at least ten a day" over 15 Oct - 3 Nov 2022 (20 days): at least 200, open above
     assert by_id["E04"].days == 20
     assert (obs["E04"].low, obs["E04"].high) == (200.0, math.inf)
@@ -63,7 +62,7 @@ def test_bundled_evidence_uses_ranges_and_bounds(bundled_case: Case) -> None:
     # "hundreds" stays a range; 300,000 shells stays a point
     assert (obs["E16"].low, obs["E16"].high) == (200.0, 900.0)
     assert obs["E08"].is_point and obs["E08"].low == 300000
-    # grades become tempering weights
+    # grades become reliabilities (the chance a report is genuine)
     assert obs["E08"].reliability == pytest.approx(0.85 * 0.85)
     assert obs["E06"].reliability == 1.0
     assert sum(o.is_censored for o in obs.values()) >= 5
@@ -267,5 +266,6 @@ def test_select_orders_by_report_date_and_filters(bundled_case: Case) -> None:
     assert "E08" in [i.id for i in items]
     assert "E11" in excluded["after_as_of"]
     assert excluded["retracted"] == []
-    everything, _ = bundled_case.select(None)
-    assert len(everything) == len(bundled_case.evidence)
+    everything, excluded = bundled_case.select(None)
+    assert excluded["nested"] == ["E04", "E05"]  # read with E16, which holds their periods
+    assert len(everything) == len(bundled_case.evidence) - 2

@@ -39,7 +39,9 @@ def test_json_has_the_design_keys(forecast_json: dict, bundled_case: Case) -> No
         assert 0 <= lo <= scenario["probability"] <= hi <= 1
         assert scenario["estimate"] == estimative_word(scenario["probability"])
     assert sum(s["probability"] for s in data["scenarios"]) == pytest.approx(1.0, abs=1e-12)
-    assert sorted(data["evidence_used"]) == sorted(i.id for i in bundled_case.evidence)
+    nested = data["evidence_excluded"]["nested"]
+    assert nested == ["E04", "E05"]  # read with E16
+    assert sorted(data["evidence_used"] + nested) == sorted(i.id for i in bundled_case.evidence)
     assert data["diagnostics"]["converged"] is True
     assert len(data["trail"]) == len(data["evidence_used"]) + 1
     assert data["trail"][0]["after"] is None
@@ -132,5 +134,6 @@ def test_script_note_survives_into_the_forecast(case_root: Path) -> None:
     path.write_text(text.replace("Zelenskyy's tally", "<script>alert(1)</script> tally"),
                     encoding="utf-8")
     forecast = run_forecast(load_case(case_root, "russia-iran"))
-    notes = {i.id: i.note for i in forecast.items}
+    notes = {i.id: i.note for i in load_case(case_root, "russia-iran").evidence}
     assert notes["E05"].startswith("<script>alert(1)</script> tally of 11 Shaheds")
+    assert "E05" in forecast.excluded["nested"]

@@ -169,7 +169,7 @@ def test_cli_writes_and_refuses_another_run(case_root, tmp_path, one_chart):
             "--as-of", AS_OF.isoformat(), "--format", "png"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "even chance" in result.output
+    assert "likely" in result.output
     assert (out / f"{STEM}-probabilities.png").exists()
     refused = runner.invoke(main, [*args, "--seed", "7"])
     assert refused.exit_code == 2

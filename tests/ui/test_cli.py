@@ -46,7 +46,8 @@ def test_forecast_table(repo_root: Path, bundled_case: Case) -> None:
     assert any(word in out for word in WORDS)
     assert "What moved it most:" in out
     assert forecast.headline() in out
-    assert f"{len(bundled_case.evidence)} evidence items used" in out
+    assert f"{len(bundled_case.evidence) - 2} evidence items used" in out
+    assert "2 inside a reported total" in out
 
 
 def test_forecast_level_and_as_of(repo_root: Path, bundled_case: Case) -> None:

@@ -194,7 +194,7 @@ class Family(ABC):
         """
         total = self.log_prior_u(u, params)
         for position, obs in enumerate(observations):
-            if obs.reliability <= 0 and not obs.synthetic:
+            if obs.weightless:
                 continue
             if include is None:
                 total = total + self.item_log_lik(u, obs, params)

@@ -247,25 +247,28 @@ class GammaPoisson(Family):
         """As :meth:`Family.item_log_lik`; for logged events only the events are mixed.
 
         The quiet watched time before a logged event is evidence whether or not the event
-        report is genuine, so under the mixture an ``events`` observation contributes
-        ``-rate * t + n log(r rate + (1 - r) ref_rate)``.
+        report is genuine, so under the mixture an ``events`` observation of ``n`` events
+        contributes ``-rate * t + log(r rate^n + (1 - r) ref_n)``, ``ref_n`` the scenarios'
+        average prior ``E[rate^n]``.
         """
         if obs.reading == "total":
-            if obs.mixture and 0.0 < obs.reliability < 1.0 and obs.is_censored:
+            if obs.mixture and 0.0 < obs.reliability < 1.0 and obs.is_censored \
+                    and obs.log_ref > -600.0:
                 # far below the reference, a mixed item's likelihood is the reference
                 return mix_reliability(log_lik_u(u, obs, params, far_tails=False), obs)
             return super().item_log_lik(u, obs, params)
         at_event = u if event_u is None else event_u
         quiet = -np.exp(u) * obs.exposure
         r = obs.reliability
+        if r >= 1.0 or not obs.mixture:  # tempered: the whole item, as the closed form does
+            return r * (quiet + obs.low * at_event)
         if not obs.low:
             return quiet
-        if r >= 1.0 or not obs.mixture:
-            return r * (quiet + obs.low * at_event)
         if r <= 0:
-            return quiet + obs.low * obs.log_ref
-        return quiet + obs.low * np.logaddexp(math.log(r) + at_event,
-                                              math.log1p(-r) + obs.log_ref)
+            return quiet + obs.log_ref
+        # one row is one report: its n events are genuine together or not at all
+        return quiet + np.logaddexp(math.log(r) + obs.low * at_event,
+                                    math.log1p(-r) + obs.log_ref)
     bracket = staticmethod(bracket)
 
     def features(self, obs: Observation) -> list[tuple[float, float]]:

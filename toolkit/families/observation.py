@@ -64,6 +64,14 @@ class Observation:
     end: float = math.nan
 
     @property
+    def weightless(self) -> bool:
+        """Whether the item changes nothing: reliability 0 on a total.
+
+        A logged event's quiet time counts whatever the event's grade (mixture reading).
+        """
+        return self.reliability <= 0 and self.reading == "total"
+
+    @property
     def synthetic(self) -> bool:
         """Whether this is watched quiet time rather than an evidence item."""
         return self.reading == "quiet"
@@ -81,5 +89,13 @@ class Observation:
     @property
     def conjugate(self) -> bool:
         """Whether the item keeps a conjugate update: exact, and tempered or fully reliable."""
-        mixed = self.mixture and 0.0 < self.reliability < 1.0
-        return self.is_point and not mixed
+        return self.is_point and not self.mixed
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the mixture reading applies with a real chance the report is not genuine.
+
+        A logged event of reliability 0 is mixed too: it still brings its quiet time.
+        """
+        return self.mixture and self.reliability < 1.0 and not self.synthetic and (
+            self.reliability > 0.0 or self.reading == "events")

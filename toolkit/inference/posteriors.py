@@ -73,7 +73,7 @@ def parameter_posterior(
         return ParameterPosterior(kind, tuple(prior), "closed form",
                                   conjugate=family.conjugate(prior, observations))
     lo, hi = family.bracket(prior, list(observations))
-    if any(o.mixture and 0 < o.reliability < 1 for o in observations):
+    if any(o.mixed for o in observations):
         return _mixture_posterior(kind, tuple(prior), observations, lo, hi)
     for _ in range(80):
         u = np.linspace(lo, hi, 257)
@@ -105,7 +105,7 @@ def _mixture_posterior(kind: str, prior: tuple[float, ...],
     cell widths times the density.
     """
     family = family_for(kind)
-    grid = composite_grid(lo, hi, [f for o in observations if o.reliability > 0
+    grid = composite_grid(lo, hi, [f for o in observations if not o.weightless
                                    for f in family.features(o)])
     values = family.log_posterior_u(grid, prior, observations)
     peak = values.max()

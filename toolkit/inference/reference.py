@@ -5,7 +5,8 @@ probability ``r`` and otherwise carries no information about the scenario. "No i
 needs a likelihood that is the same under every scenario; the toolkit uses the item's prior
 predictive probability averaged over the scenarios with equal weights (so a change of prior
 weights still needs no rerun). For a logged event it is the scenarios' average prior rate
-per month. With it, an item's likelihood ratio between two scenarios is at most
+per month (for a row of ``n`` events, the average prior ``E[rate^n]``). With it, an item's
+likelihood ratio between two scenarios is at most
 ``1 + r / (1 - r) * m_k / ref``, where ``m_k`` is the item's predictive under the favoured
 scenario; for a fresh item ``m_k / ref`` is below the number of scenarios.
 """
@@ -26,14 +27,13 @@ from toolkit.model.case import Case
 
 def needs_reference(obs: Observation) -> bool:
     """Whether ``obs`` is read as a mixture with a real chance of not being genuine."""
-    return obs.mixture and 0.0 < obs.reliability < 1.0 and not obs.synthetic
+    return obs.mixed
 
 
 def genuine_form(obs: Observation) -> Observation:
     """The observation whose prior predictive is the reference of ``obs``."""
-    if obs.reading == "events":  # one event's density in time: no quiet time, one event
-        return dataclasses.replace(obs, exposure=0.0, low=1.0, high=1.0, reliability=1.0,
-                                   mixture=False)
+    if obs.reading == "events":  # the events' density in time: no quiet time
+        return dataclasses.replace(obs, exposure=0.0, reliability=1.0, mixture=False)
     return dataclasses.replace(obs, reliability=1.0, mixture=False)
 
 

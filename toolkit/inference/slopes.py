@@ -24,7 +24,7 @@ from toolkit.inference.quadrature import composite_grid, log_trapezoid
 from toolkit.model.trajectory import Drift
 
 SLOPE_POINTS = 33
-LEVEL_POINTS = 1025
+LEVEL_POINTS = 513
 REACH = 8.0
 DROP = 25.0
 LEVEL_TOL = 1e-6
@@ -50,7 +50,7 @@ def _level_integrals(family: Family, params: tuple[float, ...],
     """
     for scale in (1, 4, 16):
         out, error = _level_pass(family, params, observations, drift, slopes, prefixes,
-                                 LEVEL_POINTS * scale, 61 * scale)
+                                 LEVEL_POINTS * scale, 41 * scale)
         if error <= LEVEL_TOL:
             break
     return out
@@ -63,7 +63,7 @@ def _level_pass(family: Family, params: tuple[float, ...],
     lo, hi = family.bracket(params, list(observations))
     lo, hi = lo - max(rate.max(), event.max(), 0.0), hi - min(rate.min(), event.min(), 0.0)
     features = _merged([(c - rate[j, i], w) for i, o in enumerate(observations)
-                        if o.reliability > 0 for c, w in family.features(o)
+                        if not o.weightless for c, w in family.features(o)
                         for j in range(slopes.size)])
     grid = composite_grid(lo, hi, features, points, local=local)
     u = np.broadcast_to(grid, (slopes.size, grid.size))
@@ -74,7 +74,7 @@ def _level_pass(family: Family, params: tuple[float, ...],
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         running = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
         for m, obs in enumerate(observations[: max(prefixes) + 1]):
-            if obs.reliability > 0 or obs.synthetic:
+            if not obs.weightless:
                 running += family.item_log_lik(u + rate[:, i_col(m)], obs, params,
                                                event_u=u + event[:, i_col(m)])
             if m in wanted:
@@ -170,13 +170,13 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
     lo, hi = lo - max(rate.max(initial=0.0), 0.0) - 1, hi - min(rate.min(initial=0.0), 0.0) + 1
     grid = composite_grid(lo, hi, _merged([(c - rate[j, i], w)
                                            for i, o in enumerate(observations)
-                                           if o.reliability > 0 for c, w in family.features(o)
+                                           if not o.weightless for c, w in family.features(o)
                                            for j in range(slopes.size)]), 513, local=41)
     u = np.broadcast_to(grid, (slopes.size, grid.size))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         log_w = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
         for i, obs in enumerate(observations):
-            if obs.reliability > 0 or obs.synthetic:
+            if not obs.weightless:
                 log_w += family.item_log_lik(u + rate[:, i_col(i)], obs, params,
                                              event_u=u + event[:, i_col(i)])
     log_w = np.where(np.isnan(log_w), -np.inf, log_w) + drift.log_prior(slopes)[:, None]

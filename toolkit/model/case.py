@@ -134,7 +134,8 @@ class Case:
             for sc, exp in by_scenario.items()
         }
 
-    def select(self, as_of: dt.date | None = None) -> tuple[list[EvidenceItem], dict[str, list]]:
+    def select(self, as_of: dt.date | None = None,
+               nest: bool = True) -> tuple[list[EvidenceItem], dict[str, list]]:
         """Items that count at ``as_of`` in report order, and the ids left out and why.
 
         Left out: retracted items, items reported after ``as_of``, echoes - a row whose
@@ -142,7 +143,8 @@ class Case:
         value, unit) as an earlier counted row (a re-report counts once) - and sub-period
         totals inside a counted total of the same indicator (``nested``; see
         :func:`toolkit.model.readings.overlaps`). ``overlapping`` lists crossing periods
-        the model cannot combine, as ``"A+B"``; both still count.
+        the model cannot combine, as ``"A+B"``; both still count. ``nest=False`` keeps the
+        nested items (the dashboard applies the rule after its what-if edits).
         """
         used, retracted, later, echoes = [], [], [], []
         claims: set[tuple] = set()
@@ -161,7 +163,7 @@ class Case:
                 continue
             claims.add(item.claim_key)
             kept.append(item)
-        nested, crossing = overlaps(self, kept)
+        nested, crossing = overlaps(self, kept) if nest else ({}, [])
         return [i for i in kept if i.id not in nested], {
             "retracted": retracted, "after_as_of": later, "echoes": echoes,
             "nested": list(nested), "overlapping": [f"{a.id}+{b.id}" for a, b in crossing]}

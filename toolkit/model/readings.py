@@ -108,7 +108,8 @@ def overlaps(case: Case, items: list[EvidenceItem]) -> tuple[dict[str, str], lis
             if a.indicator != b.indicator or a.period_end < b.period_start \
                     or b.period_end < a.period_start:
                 continue
-            outer, inner = (a, b) if a.days >= b.days else (b, a)
+            outer, inner = (a, b) if (a.days, a.reliability) >= (b.days, b.reliability) \
+                else (b, a)
             inside = outer.period_start <= inner.period_start \
                 and inner.period_end <= outer.period_end
             if inside and inner.reliability <= outer.reliability:

@@ -131,7 +131,7 @@ def prefix_log_marginals(
     if drift is not None:  # the rate wanders: level and slope (inference.slopes)
         return slope_prefix_log_marginals(family, params, observations, drift), 0
     n = len(observations)
-    weightless = [o.reliability <= 0 and not o.synthetic for o in observations]
+    weightless = [o.weightless for o in observations]
     conjugate = np.cumsum([not (o.conjugate or w)
                            for o, w in zip(observations, weightless, strict=True)]) == 0
     out = np.full(n, np.nan)
@@ -141,7 +141,7 @@ def prefix_log_marginals(
     rest = np.flatnonzero(~conjugate)
     if rest.size == 0:
         return out, 0
-    counted = [o for o in observations if o.reliability > 0 or o.synthetic]
+    counted = [o for o in observations if not o.weightless]
     lo, hi = family.bracket(params, counted)  # an item of no weight changes no grid
     features = [f for o in counted for f in family.features(o)]
     for scale in (1, 4, 16):
@@ -178,15 +178,17 @@ def _grid_prefixes(family, params, observations, grid, todo, out, final: bool = 
         whole, halves = log_trapezoid(grid, values)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             better = whole + np.log((4.0 - np.exp(halves - whole)) / 3.0)  # Richardson
-        ok = inside & ((np.abs(whole - halves) <= TRAIL_TOL) | final) & np.isfinite(better)
-        out[np.array(index)[ok]] = better[ok]
+        close = np.abs(whole - halves) <= TRAIL_TOL
+        value = np.where(close & np.isfinite(better), better, whole)  # Richardson if converged
+        ok = inside & (close | final) & np.isfinite(value)
+        out[np.array(index)[ok]] = value[ok]
         rows.clear()
         index.clear()
 
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         running = np.asarray(family.log_prior_u(grid, params), dtype=float).copy()
         for m, obs in enumerate(observations[: last + 1]):
-            if obs.reliability > 0 or obs.synthetic:
+            if not obs.weightless:
                 running = running + family.item_log_lik(grid, obs, params)
             if m in wanted:
                 rows.append(running)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from toolkit.model.case import Case, prior_params
 from toolkit.model.evidence import EvidenceItem
 from toolkit.model.priors import Expectation
+from toolkit.model.readings import overlaps
 
 #: Reliability choices offered per item besides its own grade: (label, reliability).
 RELIABILITY_CHOICES: tuple[tuple[str, float], ...] = (
@@ -50,7 +51,7 @@ class WhatIf:
     def __init__(self, case: Case, as_of: dt.date | None = None):
         self.as_of = as_of or dt.date.today()
         self.base = case
-        self.items, self.excluded = case.select(self.as_of)
+        self.items, self.excluded = case.select(self.as_of, nest=False)
         self.included: dict[str, bool] = {item.id: True for item in self.items}
         self.reliability: dict[str, float] = {item.id: item.reliability for item in self.items}
         self.expectations: dict[tuple[str, str], Expectation] = {}
@@ -156,7 +157,10 @@ class WhatIf:
             items.append(item)
         excluded = dict(self.excluded)
         excluded["left_out_in_dashboard"] = [i.id for i in self.items if not self.included[i.id]]
-        return items, excluded
+        nested, crossing = overlaps(self.base, items)  # after the what-if reliabilities
+        excluded["nested"] = list(nested)
+        excluded["overlapping"] = [f"{a.id}+{b.id}" for a, b in crossing]
+        return [i for i in items if i.id not in nested], excluded
 
     def changes(self) -> list[str]:
         """Plain-language list of the edits in force."""
