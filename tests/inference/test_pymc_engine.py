@@ -50,6 +50,10 @@ class SmallCase:
     def prior_params(self, indicator: str, scenario: str) -> tuple[float, ...]:
         return self.params[(indicator, scenario)]
 
+    def drift(self, indicator: str, scenario: str) -> None:
+        """Rates never wander in these cases (the PyMC engine refuses wander)."""
+        return None
+
 
 @pytest.fixture(scope="session")
 def bundled_case(tempered_bundled_case):
