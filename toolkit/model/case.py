@@ -140,14 +140,14 @@ class Case:
 
         Left out: retracted items, items reported after ``as_of``, echoes - a row whose
         ``echo_of`` names a counted item, or the same claim (indicator, source, period,
-        value, unit) as an earlier counted row (a re-report counts once) - and sub-period
+        value, unit) as another row (a re-report counts once: its best-graded copy, the
+        first reported among equals) - and sub-period
         totals inside a counted total of the same indicator (``nested``; see
         :func:`toolkit.model.readings.overlaps`). ``overlapping`` lists crossing periods
         the model cannot combine, as ``"A+B"``; both still count. ``nest=False`` keeps the
         nested items (the dashboard applies the rule after its what-if edits).
         """
         used, retracted, later, echoes = [], [], [], []
-        claims: set[tuple] = set()
         for item in sorted(self.evidence, key=lambda i: (i.reported_on, i.line)):
             if not item.active:
                 retracted.append(item.id)
@@ -156,12 +156,17 @@ class Case:
             else:
                 used.append(item)
         used_ids = {item.id for item in used}
+        marked = {item.id for item in used if item.echo_of and item.echo_of in used_ids}
+        best: dict[tuple, EvidenceItem] = {}  # a repeated claim counts once, its best grade
+        for item in used:
+            if item.id not in marked and (item.claim_key not in best or item.reliability
+                                          > best[item.claim_key].reliability):
+                best[item.claim_key] = item
         kept = []
-        for item in used:  # a re-report counts once: the first copy in report order
-            if (item.echo_of and item.echo_of in used_ids) or item.claim_key in claims:
+        for item in used:
+            if item.id in marked or best[item.claim_key] is not item:
                 echoes.append(item.id)
                 continue
-            claims.add(item.claim_key)
             kept.append(item)
         nested, crossing = overlaps(self, kept) if nest else ({}, [])
         return [i for i in kept if i.id not in nested], {

@@ -108,8 +108,9 @@ def overlaps(case: Case, items: list[EvidenceItem]) -> tuple[dict[str, str], lis
             if a.indicator != b.indicator or a.period_end < b.period_start \
                     or b.period_end < a.period_start:
                 continue
-            outer, inner = (a, b) if (a.days, a.reliability) >= (b.days, b.reliability) \
-                else (b, a)
+            # the longer period holds the other; equal periods: the more reliable, then the
+            # lower id (so the reading never depends on report order)
+            outer, inner = sorted((a, b), key=lambda i: (-i.days, -i.reliability, i.id))
             inside = outer.period_start <= inner.period_start \
                 and inner.period_end <= outer.period_end
             if inside and inner.reliability <= outer.reliability:
