@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -164,6 +164,20 @@ class Family(ABC):
     @abstractmethod
     def bracket(self, params: Params, observations: Sequence[Observation]) -> tuple[float, float]:
         """An interval of ``u`` holding the prior bulk and every observation."""
+
+    def shared_part(self, obs: Observation) -> tuple[Hashable, float] | None:
+        """``(key, weight)`` when the item's log likelihood splits as ``shared + weight * unit``.
+
+        ``shared`` depends on the item only through ``key`` (items with equal keys share
+        it) and ``unit`` is :meth:`unit_log_lik`, common to all items; the exact engine
+        then evaluates ``shared`` once per key (a ledger of thousands of logged events has a
+        handful of distinct grades). ``None`` (the default): no such split.
+        """
+        return None
+
+    def unit_log_lik(self, u: np.ndarray) -> np.ndarray:
+        """The per-unit part of :meth:`shared_part` (only families that split define it)."""
+        raise NotImplementedError(f"{self.name} items do not split")
 
     def features(self, obs: Observation) -> list[tuple[float, float]]:
         """Where in ``u`` an observation's likelihood changes fast: ``(centre, width)`` pairs.

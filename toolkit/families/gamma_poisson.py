@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -270,6 +270,18 @@ class GammaPoisson(Family):
         return quiet + np.logaddexp(math.log(r) + obs.low * at_event,
                                     math.log1p(-r) + obs.log_ref)
     bracket = staticmethod(bracket)
+
+    def shared_part(self, obs: Observation) -> tuple[Hashable, float] | None:
+        """Logged events: the quiet time enters as ``-rate * t`` (times ``r`` if tempered)."""
+        if obs.reading == "total":
+            return None
+        tempered = obs.reliability >= 1.0 or not obs.mixture
+        weight = obs.exposure * (obs.reliability if tempered else 1.0)
+        return ("events", obs.low, obs.reliability, obs.mixture, obs.log_ref), weight
+
+    def unit_log_lik(self, u: np.ndarray) -> np.ndarray:
+        """``-rate``: the log likelihood of one month of quiet watched time."""
+        return -np.exp(u)
 
     def features(self, obs: Observation) -> list[tuple[float, float]]:
         """Spikes and cliffs of large totals (see :meth:`Family.features`)."""

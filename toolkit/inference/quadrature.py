@@ -147,57 +147,156 @@ def log_integral(log_f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float
     return float(log_integral_batch(lambda grid, _: log_f(grid[0])[None, :], [lo], [hi])[0])
 
 
+#: Log values this far below a row's peak are summed as ``exp(-FLOOR)``: nothing (NumPy's
+#: ``exp`` is several times slower on the far tails it would otherwise meet).
+FLOOR = 200.0
+#: Each uniform interval of a composite grid splits into at most ``2**MAX_DEPTH`` pieces.
+MAX_DEPTH = 24
+
+
 def composite_grid(lo: float, hi: float, features: list[tuple[float, float]],
                    points: int = 2049, local: int = 241, reach: float = 12.0) -> np.ndarray:
-    """A sorted grid: ``points`` uniform points on ``[lo, hi]`` plus dense local grids.
+    """A sorted grid of quads (four equal intervals each), refined around narrow features.
 
-    Each ``(centre, width)`` feature narrower than twenty uniform steps gets ``local``
-    points over ``centre +- reach * width``. Under the reliability mixture a posterior may
-    hold a narrow spike far from its bulk (a large count that may or may not be genuine);
-    a uniform or bulk-following grid misses it, so one grid that covers the prior, every
-    observation and every narrow feature is used (measured: on simulated ledgers the
-    adaptive rule missed such spikes by up to 20 nats, this grid agrees with a 400,001-point
-    reference to 1e-6 or better).
+    The grid starts as about ``points`` uniform points on ``[lo, hi]``, in quads of four
+    intervals. Each ``(centre, width)`` feature narrower than three uniform steps wants a
+    spacing of ``2 reach width / (local - 1)`` over ``centre +- reach * width``: every quad
+    that overlaps that region is halved into two quads until its spacing is that fine (a
+    dyadic tree, so a spike of width 1e-5 costs tens of points, not a dense uniform grid).
+
+    Under the reliability mixture a posterior may hold a narrow spike far from its bulk (a
+    large count that may or may not be genuine); a uniform or bulk-following grid misses
+    it, so one grid covers the prior, every observation and every narrow feature
+    (measured: on simulated ledgers the adaptive rule missed such spikes by up to 20 nats).
+    Because every quad has four equal intervals, the trapezoid sums on every other and
+    every fourth point are consistent composite rules too, and :func:`log_trapezoid` can
+    extrapolate (Simpson's rule per pair of intervals) without losing accuracy where the
+    spacing changes: a grid of patches inserted at arbitrary places limits the trapezoid
+    rule to ``O(h^2)`` at each junction (measured: errors of 1e-3 on the uniform step of
+    a 513-point grid).
     """
-    step = (hi - lo) / (points - 1)
-    parts = [np.linspace(lo, hi, points)]
+    quads = max(1, -(-(points - 1) // 4))
+    step = (hi - lo) / (4 * quads)
+    regions = []
     for centre, width in features:
-        if width < 20 * step:
-            parts.append(np.linspace(centre - reach * width, centre + reach * width, local))
-    return np.unique(np.concatenate(parts))
+        if width < 3 * step:
+            spacing = 2 * reach * width / max(local - 1, 2)
+            depth = min(MAX_DEPTH, max(0, int(np.ceil(np.log2(step / spacing)))))
+            if depth > 0:
+                regions.append((centre - reach * width, centre + reach * width, depth))
+    deepest = max((d for _, _, d in regions), default=0)
+    unit = 1 << deepest  # node positions are integers on the finest level's spacing
+    leaves = [np.arange(quads, dtype=np.int64)]  # quads of level 0 (index at their level)
+    refined_by_level: list[np.ndarray] = []
+    for level in range(deepest):
+        span = 4 * step / (1 << level)  # width of a quad at this level
+        marked: list[np.ndarray] = []
+        for a, b, depth in regions:
+            if depth > level:
+                first = max(int(np.floor((a - lo) / span)), 0)
+                last = min(int(np.floor((b - lo) / span)), quads * (1 << level) - 1)
+                if first <= last:
+                    marked.append(np.arange(first, last + 1, dtype=np.int64))
+        refined_by_level.append(np.unique(np.concatenate(marked)) if marked
+                                else np.zeros(0, dtype=np.int64))
+    nodes = []
+    for level in range(deepest + 1):
+        at_level = leaves[0] if level == 0 else children
+        refined = refined_by_level[level] if level < deepest else np.zeros(0, dtype=np.int64)
+        leaf = np.setdiff1d(at_level, refined, assume_unique=True)
+        scale = unit >> level  # finest-level units per interval at this level
+        nodes.append((leaf[:, None] * 4 + np.arange(4)[None, :]).ravel() * scale)
+        children = (np.intersect1d(at_level, refined, assume_unique=True)[:, None] * 2
+                    + np.arange(2)[None, :]).ravel()
+    index = np.unique(np.concatenate([*nodes, np.array([4 * quads * unit], dtype=np.int64)]))
+    return lo + index * (step / unit)
 
 
-def log_trapezoid(grid: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Trapezoid log integrals of ``exp(values)`` on a sorted grid, and on every other point.
+def log_trapezoid(grid: np.ndarray, values: np.ndarray,
+                  weights: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Log integrals of ``exp(values)`` on a grid of quads, with an error estimate.
 
-    ``values`` has shape ``(..., len(grid))``; the two results differ by about the error of
-    the coarser sum, so their gap is the accuracy check. Each row is shifted by its peak and
-    summed in linear space against precomputed trapezoid weights (one ``exp`` per value).
+    ``values`` has shape ``(..., len(grid))``; ``grid`` is one grid for every row or one per
+    row (the same shape as ``values``; a row may end in repeats of its last point, which add
+    nothing). The trapezoid sums on every point, every other and every fourth point
+    (:func:`composite_grid` makes all three consistent rules) give two estimates: the
+    trapezoid sum, whose error is about its gap to the coarser sum (the trapezoid rule is
+    spectrally accurate on smooth integrands that vanish at both ends), and Simpson's
+    extrapolation, whose error is about a fifteenth of its gap to the coarser Simpson sum
+    (it removes the ``h^2`` error where the spacing changes). Each row returns the estimate
+    with the smaller error, and that error (in log). Rows are shifted by their peak and
+    summed in linear space against the weights of :func:`trapezoid_weights` (pass them to
+    reuse them across calls on one grid).
     """
-    fine, coarse = _trapezoid_weights(grid)
+    fine, half, quarter = weights or trapezoid_weights(np.asarray(grid, dtype=float))
     values = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
         peak = np.max(values, axis=-1, keepdims=True)
         safe = np.where(np.isfinite(peak), peak, 0.0)
-        dense = np.exp(values - safe)
-        return (np.log(dense @ fine) + safe[..., 0], np.log(dense @ coarse) + safe[..., 0])
+        dense = values - safe
+        np.maximum(dense, -FLOOR, out=dense)  # e**-200 adds nothing; far tails cost time
+        np.exp(dense, out=dense)
+        if fine.ndim == 1:  # one matrix product for the three sums
+            sums = dense @ np.stack([fine, half, quarter], axis=-1)
+        else:
+            sums = np.einsum("...p,...pk->...k", dense, np.stack([fine, half, quarter], -1))
+        t1, t2, t4 = sums[..., 0], sums[..., 1], sums[..., 2]
+        s1, s2 = (4 * t1 - t2) / 3, (4 * t2 - t4) / 3
+        error_t = np.abs(np.log(t1) - np.log(t2))
+        error_s = np.abs(np.log(s1) - np.log(s2)) / 15
+        error_s = np.where(np.isfinite(error_s) & (s1 > 0), error_s, np.inf)
+        simpson = error_s < error_t
+        value = np.log(np.where(simpson, s1, t1)) + safe[..., 0]
+        value = np.where(np.isfinite(peak[..., 0]), value, peak[..., 0])  # all -inf: -inf
+        error = np.where(simpson, error_s, error_t)
+    return value, np.where(np.isnan(error), np.inf, error)
 
 
-def _trapezoid_weights(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Trapezoid weights on ``grid`` and on its every other point (zero in between)."""
+def narrow_bulks(grid: np.ndarray, values: np.ndarray, weights: np.ndarray,
+                 step: float | np.ndarray, narrow: float = 3.0,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each row's integrand ``exp(values)`` has its bulk, if narrower than the grid's step.
+
+    Returns ``(centre, width, narrow)`` per row: the integrand's mean and standard deviation
+    (from the trapezoid ``weights``), the width rounded down to a power of two (at least a
+    quarter of ``step``) and the centre to a multiple of it, so that neighbouring prefixes
+    of one trail share one feature for :func:`composite_grid`. Many logged events pin a
+    rate far more tightly than a grid that spans the prior resolves; such bulks get patches
+    as spikes do.
+    """
+    with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+        peak = values.max(axis=-1, keepdims=True)
+        dense = np.exp(values - np.where(np.isfinite(peak), peak, 0.0)) * weights
+        total = dense.sum(axis=-1)
+        mean = (dense * grid).sum(axis=-1) / total
+        spread = (dense * (grid - mean[..., None]) ** 2).sum(axis=-1) / total
+        sd = np.sqrt(np.maximum(spread, 0.0))
+        width = 2.0 ** np.floor(np.log2(np.maximum(sd, 0.25 * np.asarray(step))))
+        centre = np.round(mean / width) * width
+    return centre, width, np.isfinite(centre) & np.isfinite(width) & (sd < narrow * step)
+
+
+def trapezoid_weights(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trapezoid weights along the last axis of ``grid``, on every other and every fourth point."""
     def weights(x: np.ndarray) -> np.ndarray:
-        dx = np.diff(x)
-        w = np.zeros(x.size)
-        w[:-1] += dx / 2
-        w[1:] += dx / 2
+        dx = np.diff(x, axis=-1)
+        w = np.zeros(x.shape)
+        w[..., :-1] += dx / 2
+        w[..., 1:] += dx / 2
         return w
 
-    index = np.arange(0, grid.size, 2)
-    if index[-1] != grid.size - 1:
-        index = np.append(index, grid.size - 1)
-    coarse = np.zeros(grid.size)
-    coarse[index] = weights(grid[index])
-    return weights(grid), coarse
+    size = grid.shape[-1]
+    out = [weights(grid)]
+    for stride in (2, 4):
+        index = np.arange(0, size, stride)
+        if index[-1] != size - 1:
+            index = np.append(index, size - 1)
+        coarse = np.zeros(grid.shape)
+        coarse[..., index] = weights(grid[..., index])
+        out.append(coarse)
+    return out[0], out[1], out[2]
 
 
-__all__ = ["composite_grid", "log_integral", "log_integral_batch", "log_trapezoid"]
+__all__ = ["composite_grid", "log_integral", "log_integral_batch", "log_trapezoid",
+           "narrow_bulks", "trapezoid_weights"]

@@ -56,17 +56,25 @@ def with_references(case: Case, observations: Sequence[Observation]) -> list[Obs
     needed = [i for i, obs in enumerate(observations) if needs_reference(obs)]
     if not needed:
         return list(observations)
-    genuine = [genuine_form(observations[i]) for i in needed]
+    genuine: list[Observation] = []
+    position: dict[tuple, int] = {}  # equal genuine forms (a log of events) share one
+    slot = []
+    for i in needed:
+        form = genuine_form(observations[i])
+        key = (form.indicator, form.reading, form.exposure, form.low, form.high, form.trials)
+        if key not in position:
+            position[key] = len(genuine)
+            genuine.append(form)
+        slot.append(position[key])
     tasks = []
-    for position, i in enumerate(needed):
-        indicator = observations[i].indicator
-        kind = case.indicators[indicator].kind
-        tasks += [Task(kind, case.prior_params(indicator, k), (position,)) for k in scenarios]
-    values = solve(tasks, genuine).reshape(len(needed), len(scenarios))
-    refs = logsumexp(values, axis=1) - math.log(len(scenarios))
+    for p, form in enumerate(genuine):
+        kind = case.indicators[form.indicator].kind
+        tasks += [Task(kind, case.prior_params(form.indicator, k), (p,)) for k in scenarios]
+    values = solve(tasks, genuine).reshape(len(genuine), len(scenarios))
+    refs = np.asarray(logsumexp(values, axis=1) - math.log(len(scenarios)), dtype=float)
     out = list(observations)
-    for i, ref in zip(needed, np.asarray(refs, dtype=float), strict=True):
-        out[i] = dataclasses.replace(out[i], log_ref=float(ref))
+    for i, p in zip(needed, slot, strict=True):
+        out[i] = dataclasses.replace(out[i], log_ref=float(refs[p]))
     return out
 
 

@@ -20,7 +20,12 @@ import numpy as np
 from toolkit.core.mathutil import logsumexp
 from toolkit.families.base import Family
 from toolkit.families.observation import Observation
-from toolkit.inference.quadrature import composite_grid, log_trapezoid
+from toolkit.inference.quadrature import (
+    composite_grid,
+    log_trapezoid,
+    narrow_bulks,
+    trapezoid_weights,
+)
 from toolkit.model.trajectory import Drift
 
 SLOPE_POINTS = 33
@@ -28,6 +33,8 @@ LEVEL_POINTS = 513
 REACH = 8.0
 DROP = 25.0
 LEVEL_TOL = 1e-6
+#: A bulk narrower than this many uniform steps gets its own patch (as spikes do).
+NARROW = 3.0
 
 
 def _offsets(family: Family, drift: Drift, slopes: np.ndarray,
@@ -45,32 +52,39 @@ def _level_integrals(family: Family, params: tuple[float, ...],
                      prefixes: Sequence[int]) -> np.ndarray:
     """``log integral over u`` for each requested prefix and slope: shape (prefixes, slopes).
 
-    The level grid is refined (4 and 16 times as fine) until the trapezoid sums on it and
-    on every other point agree to :data:`LEVEL_TOL` for every slope that matters.
+    A pass that misses :data:`LEVEL_TOL` (the trapezoid sums on the grid and on every
+    other point disagree for a slope that matters) is redone with dense patches around the
+    bulk of every prefix's integrand that the pass found narrow (many logged events pin a
+    rate far more tightly than the prior's uniform grid resolves), then on finer grids.
     """
+    bulks: list[list[tuple[float, float]]] = [[] for _ in range(slopes.size)]
     for scale in (1, 4, 16):
-        out, error = _level_pass(family, params, observations, drift, slopes, prefixes,
-                                 LEVEL_POINTS * scale, 41 * scale)
+        out, error, found = _level_pass(family, params, observations, drift, slopes,
+                                        prefixes, LEVEL_POINTS * scale, 41 * scale, bulks)
+        if error > LEVEL_TOL and found != bulks:  # patches where the bulks are narrow
+            bulks = found
+            out, error, found = _level_pass(family, params, observations, drift, slopes,
+                                            prefixes, LEVEL_POINTS * scale, 41 * scale, bulks)
         if error <= LEVEL_TOL:
             break
+        bulks = found
     return out
 
 
 def _level_pass(family: Family, params: tuple[float, ...],
                 observations: Sequence[Observation], drift: Drift, slopes: np.ndarray,
-                prefixes: Sequence[int], points: int, local: int) -> tuple[np.ndarray, float]:
+                prefixes: Sequence[int], points: int, local: int,
+                bulks: list[list[tuple[float, float]]],
+                ) -> tuple[np.ndarray, float, list[list[tuple[float, float]]]]:
     rate, event = _offsets(family, drift, slopes, observations)
-    lo, hi = family.bracket(params, list(observations))
-    lo, hi = lo - max(rate.max(), event.max(), 0.0), hi - min(rate.min(), event.min(), 0.0)
-    features = _merged([(c - rate[j, i], w) for i, o in enumerate(observations)
-                        if not o.weightless for c, w in family.features(o)
-                        for j in range(slopes.size)])
-    grid = composite_grid(lo, hi, features, points, local=local)
-    u = np.broadcast_to(grid, (slopes.size, grid.size))
+    u = _slope_grids(family, params, observations, rate, event, points, local, bulks=bulks)
+    weights = trapezoid_weights(u)
+    step = (u[:, -1] - u[:, 0]) / (points - 1)
     wanted = {m: k for k, m in enumerate(prefixes)}
     out = np.full((len(prefixes), slopes.size), -np.inf)
     error = 0.0
     prior_s = drift.log_prior(slopes)
+    found: list[list[tuple[float, float]]] = [list(b) for b in bulks]
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         running = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
         for m, obs in enumerate(observations[: max(prefixes) + 1]):
@@ -79,17 +93,50 @@ def _level_pass(family: Family, params: tuple[float, ...],
                                                event_u=u + event[:, i_col(m)])
             if m in wanted:
                 values = np.where(np.isnan(running), -np.inf, running)
-                whole, halves = log_trapezoid(grid, values)
-                out[wanted[m]] = _richardson(whole, halves)
-                weight = whole + prior_s
+                value, gap = log_trapezoid(u, values, weights)
+                out[wanted[m]] = value
+                weight = value + prior_s
                 matters = weight > np.max(weight) - DROP
                 if matters.any():
-                    error = max(error, float(np.max(np.abs(whole - halves)[matters])))
-    return out, error
+                    error = max(error, float(np.max(gap[matters])))
+                _add_bulks(found, u, values, weights[0], step)
+    return out, error, found
+
+
+def _add_bulks(found: list[list[tuple[float, float]]], u: np.ndarray, values: np.ndarray,
+               weights: np.ndarray, step: np.ndarray) -> None:
+    """Record each row's integrand bulk where it is narrow on the grid (a new patch)."""
+    centre, width, narrow = narrow_bulks(u, values, weights, step, NARROW)
+    for j in np.flatnonzero(narrow):
+        feature = (float(centre[j]), float(width[j]))
+        if feature not in found[j]:
+            found[j].append(feature)
+
+
+def _slope_grids(family: Family, params: tuple[float, ...],
+                 observations: Sequence[Observation], rate: np.ndarray, event: np.ndarray,
+                 points: int, local: int, margin: float = 0.0,
+                 bulks: list[list[tuple[float, float]]] | None = None) -> np.ndarray:
+    """One composite grid of ``u`` per slope (rows padded with their last point).
+
+    Each slope moves every item's spike by its own offset, so each row refines only around
+    its own spikes (one grid shared by all slopes would hold every slope's patches: measured
+    40 times the points on a realistic ledger).
+    """
+    lo, hi = family.bracket(params, list(observations))
+    lo = lo - max(rate.max(initial=0.0), event.max(initial=0.0), 0.0) - margin
+    hi = hi - min(rate.min(initial=0.0), event.min(initial=0.0), 0.0) + margin
+    own = [family.features(o) if not o.weightless else [] for o in observations]
+    rows = [composite_grid(lo, hi, _merged([(c - rate[j, i], w) for i, fs in enumerate(own)
+                                            for c, w in fs]) + (bulks[j] if bulks else []),
+                           points, local=local)
+            for j in range(rate.shape[0])]
+    width = max(r.size for r in rows)
+    return np.stack([np.pad(r, (0, width - r.size), mode="edge") for r in rows])
 
 
 def _merged(features: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Features closer than half their width merged (a slope moves a spike continuously)."""
+    """Features closer than half their width merged (duplicates add no accuracy)."""
     out: dict[tuple[int, float], tuple[float, float]] = {}
     for centre, width in features:
         out.setdefault((round(centre / (0.5 * width)), width), (centre, width))
@@ -138,14 +185,6 @@ def slope_prefix_log_marginals(family: Family, params: tuple[float, ...],
     return out
 
 
-def _richardson(whole: np.ndarray, halves: np.ndarray) -> np.ndarray:
-    """``log((4 T_h - T_2h) / 3)`` from the two trapezoid log sums (``T_h`` where unsafe)."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        ratio = np.exp(halves - whole)
-        better = whole + np.log((4.0 - ratio) / 3.0)
-    return np.where(np.isfinite(better) & (ratio < 2.0), better, whole)
-
-
 def slope_posterior_nodes(family: Family, params: tuple[float, ...],
                           observations: Sequence[Observation], drift: Drift,
                           start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
@@ -166,13 +205,7 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
                              slopes[min(above[-1] + 1, slopes.size - 1)], SLOPE_POINTS)
     rate, event = _offsets(family, drift, slopes, observations) if observations else \
         (np.zeros((slopes.size, 0)), np.zeros((slopes.size, 0)))
-    lo, hi = family.bracket(params, list(observations))
-    lo, hi = lo - max(rate.max(initial=0.0), 0.0) - 1, hi - min(rate.min(initial=0.0), 0.0) + 1
-    grid = composite_grid(lo, hi, _merged([(c - rate[j, i], w)
-                                           for i, o in enumerate(observations)
-                                           if not o.weightless for c, w in family.features(o)
-                                           for j in range(slopes.size)]), 513, local=41)
-    u = np.broadcast_to(grid, (slopes.size, grid.size))
+    u = _slope_grids(family, params, observations, rate, event, 513, 41, margin=1.0)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         log_w = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
         for i, obs in enumerate(observations):
@@ -180,9 +213,10 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
                 log_w += family.item_log_lik(u + rate[:, i_col(i)], obs, params,
                                              event_u=u + event[:, i_col(i)])
     log_w = np.where(np.isnan(log_w), -np.inf, log_w) + drift.log_prior(slopes)[:, None]
-    cell_u = np.gradient(grid)[None, :]
+    cell_u = np.gradient(u, axis=1)
     cell_s = np.gradient(slopes)[:, None] if slopes.size > 1 else np.ones((1, 1))
-    log_w = log_w + np.log(cell_u) + np.log(cell_s)
+    with np.errstate(divide="ignore"):  # padding repeats a point: no weight
+        log_w = log_w + np.log(cell_u) + np.log(cell_s)
     window = family.takes_rates
     shift = drift.offsets(slopes, start, end, window)[:, None]
     nodes = (u + shift).ravel()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from dataclasses import dataclass, replace
@@ -68,6 +69,7 @@ class EvidenceItem:
         return (self.period_end - self.period_start).days + 1
 
 
+@functools.lru_cache(maxsize=4096)  # ledgers repeat values ('yes', '1') thousands of times
 def parse_value(text: str, kind: str) -> ParsedValue:
     """Parse an evidence value for an indicator of ``kind`` (the kind's family reads it).
 
@@ -113,7 +115,7 @@ def unit_factor(unit: str, indicator: Indicator, days: int) -> float:
 def to_observation(item: EvidenceItem, indicator: Indicator) -> Observation:
     """Reduce an item to the numbers the engines read (validated input assumed)."""
     family = indicator.family
-    return family.observation(item.id, indicator.id, family.parse_value(item.value),
+    return family.observation(item.id, indicator.id, parse_value(item.value, indicator.kind),
                               unit_factor(item.unit, indicator, item.days), item.days,
                               item.reliability)
 

@@ -15,14 +15,20 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.inference.engines.base import EngineResult, split_closing
-from toolkit.inference.quadrature import composite_grid, log_integral_batch, log_trapezoid
+from toolkit.inference.quadrature import (
+    composite_grid,
+    log_integral_batch,
+    log_trapezoid,
+    narrow_bulks,
+    trapezoid_weights,
+)
 from toolkit.inference.slopes import slope_prefix_log_marginals
 from toolkit.model.case import Case
 from toolkit.model.trajectory import Drift
@@ -101,6 +107,9 @@ def log_marginal(
 #: Shared trail grid: points per indicator and scenario, and accepted error (in log).
 TRAIL_POINTS = 513
 TRAIL_TOL = 1e-8
+#: A long trail is first probed at every this many prefixes: their narrow bulks (many
+#: logged events pin the rate) get patches before the whole trail is integrated.
+PROBE_STRIDE = 16
 
 
 def prefix_log_marginals(
@@ -144,12 +153,24 @@ def prefix_log_marginals(
     counted = [o for o in observations if not o.weightless]
     lo, hi = family.bracket(params, counted)  # an item of no weight changes no grid
     features = [f for o in counted for f in family.features(o)]
+    bulks: set[tuple[float, float]] = set()
     for scale in (1, 4, 16):
-        grid = composite_grid(lo, hi, features, TRAIL_POINTS * scale, 241 * scale)
-        todo = [m for m in rest if np.isnan(out[m])]
-        if not todo:
-            break
-        _grid_prefixes(family, params, observations, grid, todo, out, final=scale == 16)
+        tried: set[frozenset] = set()
+        for _ in range(4):  # grids with the patches found so far, then without any
+            todo = [m for m in rest if np.isnan(out[m])]
+            use = frozenset(bulks) if frozenset(bulks) not in tried else frozenset()
+            if not todo or use in tried:
+                break
+            probing = scale == 1 and not use and len(todo) > 4 * PROBE_STRIDE
+            if probing:  # a long trail: find its narrow bulks on a few prefixes first
+                todo = sorted({*todo[::PROBE_STRIDE], todo[-1]})
+            else:
+                tried.add(use)
+            grid = composite_grid(lo, hi, features + sorted(use), TRAIL_POINTS * scale,
+                                  241 * scale)
+            step = (hi - lo) / (4 * -(-(TRAIL_POINTS * scale - 1) // 4))  # uniform part
+            bulks |= _grid_prefixes(family, params, observations, grid, todo, out, step,
+                                    final=scale == 16)
     redo = [m for m in rest if np.isnan(out[m])]
     if redo:
         tasks = [Task(kind, tuple(params), tuple(range(m + 1))) for m in redo]
@@ -157,46 +178,60 @@ def prefix_log_marginals(
     return out, len(rest) - int(np.sum(~np.isnan(out[rest]))) + len(redo)
 
 
-def _grid_prefixes(family, params, observations, grid, todo, out, final: bool = False,
-                   block: int = 256) -> None:
+def _grid_prefixes(family, params, observations, grid, todo, out, step: float,
+                   final: bool = False, block: int = 256) -> set[tuple[float, float]]:
     """Fill ``out[m]`` for the prefixes ``m`` in ``todo`` that the grid resolves.
 
     Running sums are stacked ``block`` prefixes at a time and integrated together. On the
     ``final`` (finest) grid the tolerance is waived: its sum is the best estimate there is
     (the adaptive fallback assumes one mode, which a mixed item's posterior need not have).
+    Returns the narrow bulks (:func:`~toolkit.inference.quadrature.narrow_bulks`) of the
+    prefixes it could not resolve, for patches on the next grid.
     """
+    found: set[tuple[float, float]] = set()
     wanted = set(todo)
     last = max(todo)
-    rows: list[np.ndarray] = []
+    weights = trapezoid_weights(grid)
+    rows = np.empty((min(block, len(todo)), grid.size))
     index: list[int] = []
 
     def flush() -> None:
-        values = np.vstack(rows)
-        values = np.where(np.isnan(values), -np.inf, values)
+        values = rows[: len(index)]
+        values[np.isnan(values)] = -np.inf
         peak = values.max(axis=1)
         inside = np.isfinite(peak) & (np.maximum(values[:, 0], values[:, -1]) < peak - 25.0)
-        whole, halves = log_trapezoid(grid, values)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            better = whole + np.log((4.0 - np.exp(halves - whole)) / 3.0)  # Richardson
-        close = np.abs(whole - halves) <= TRAIL_TOL
-        value = np.where(close & np.isfinite(better), better, whole)  # Richardson if converged
-        ok = inside & (close | final) & np.isfinite(value)
+        value, error = log_trapezoid(grid, values, weights)
+        ok = inside & ((error <= TRAIL_TOL) | final) & np.isfinite(value)
         out[np.array(index)[ok]] = value[ok]
-        rows.clear()
+        if not ok.all():
+            centre, width, narrow = narrow_bulks(grid, values[~ok], weights[0], step)
+            found.update(zip(centre[narrow].tolist(), width[narrow].tolist(), strict=True))
         index.clear()
 
+    shared: dict = {}
+    unit = None
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         running = np.asarray(family.log_prior_u(grid, params), dtype=float).copy()
         for m, obs in enumerate(observations[: last + 1]):
-            if not obs.weightless:
-                running = running + family.item_log_lik(grid, obs, params)
+            if obs.weightless:
+                pass
+            elif (split := family.shared_part(obs)) is None:
+                running += family.item_log_lik(grid, obs, params)
+            else:  # e.g. logged events: one evaluation per grade, the quiet time by weight
+                key, weight = split
+                if key not in shared:
+                    shared[key] = family.item_log_lik(grid, replace(obs, exposure=0.0), params)
+                    unit = family.unit_log_lik(grid) if unit is None else unit
+                running += shared[key]
+                running += weight * unit
             if m in wanted:
-                rows.append(running)
+                rows[len(index)] = running
                 index.append(m)
-                if len(rows) == block:
+                if len(index) == rows.shape[0]:
                     flush()
-        if rows:
+        if index:
             flush()
+    return found
 
 
 class ExactEngine:
