@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -39,7 +40,8 @@ def _brute(params, observations, drift, n_s=1601, n_u=6001) -> float:
         + drift.log_prior(s)[:, None]
     for obs in observations:
         t = obs.start + (np.arange(400) + 0.5) / 400 * (obs.end - obs.start)
-        mean_factor = np.exp(s[:, None] / 12 * (t[None, :] - drift.t0)).mean(axis=1)
+        mean_factor = np.exp(s[:, None] / 12 * (t[None, :] - drift.t0)
+                             + drift.shape(t)[None, :]).mean(axis=1)
         total = total + family.item_log_lik(u[None, :] + np.log(mean_factor)[:, None], obs,
                                             params)
     peak = total.max()
@@ -104,3 +106,41 @@ def test_wander_leaves_a_case_without_it_unchanged_and_runs_with_it() -> None:
     forecast = run_forecast(wandering, as_of=dt.date(2026, 12, 1))
     assert forecast.probabilities.sum() == pytest.approx(1.0)
     assert np.all(forecast.probabilities > 0)
+
+
+#: A path (log centre up 1 by 2022, down 1.5 by 2026 relative to 2024) and the same with wander.
+PATH = ((months_since_epoch(dt.date(2022, 1, 1)), 1.0), (DRIFT.t0, 0.0),
+        (months_since_epoch(dt.date(2026, 1, 1)), -1.5))
+ROWS = [(dt.date(2021, 7, 1), dt.date(2022, 6, 30), 400, 400),
+        (dt.date(2023, 3, 1), dt.date(2023, 3, 31), 20, 20),
+        (dt.date(2025, 1, 1), dt.date(2026, 6, 30), 90, 90)]
+
+
+def test_a_path_alone_equals_the_closed_form_with_its_offsets_in_the_exposures() -> None:
+    """A deterministic path multiplies each period's Poisson mean: exposures scale exactly."""
+    params = (2.0, 0.1)
+    drift = Drift(DRIFT.t0, 0.0, PATH)
+    observations = [_total(a, b, lo, hi) for a, b, lo, hi in ROWS]
+    got, _ = prefix_log_marginals("count", params, observations, drift)
+    family = family_for("count")
+    for m in range(len(observations)):
+        scaled = [dataclasses.replace(o, exposure=o.exposure * math.exp(
+            float(drift.offsets(np.zeros(1), o.start, o.end)[0]))) for o in observations[: m + 1]]
+        assert got[m] == pytest.approx(family.closed_form(params, scaled), abs=1e-8)
+
+
+def test_a_path_with_wander_matches_brute_force() -> None:
+    params = (2.0, 0.1)
+    drift = Drift(DRIFT.t0, DRIFT.sigma, PATH)
+    observations = [_total(a, b, lo, hi) for a, b, lo, hi in ROWS]
+    got, _ = prefix_log_marginals("count", params, observations, drift)
+    assert got[-1] == pytest.approx(_brute(params, observations, drift), abs=2e-4)
+
+
+def test_the_predictive_follows_the_path() -> None:
+    """With no evidence, next year's mean rate is the prior mean times the path's factor."""
+    params = (2.0, 0.1)  # prior mean 20 a month at t0
+    drift = Drift(DRIFT.t0, 0.0, PATH)
+    start, end = months_since_epoch(dt.date(2026, 1, 1)), months_since_epoch(dt.date(2027, 1, 1))
+    nodes, weights = slope_posterior_nodes(family_for("count"), params, [], drift, start, end)
+    assert float(weights @ np.exp(nodes)) == pytest.approx(20 * math.exp(-1.5), rel=1e-3)

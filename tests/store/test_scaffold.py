@@ -93,3 +93,19 @@ def test_invalid_names_are_refused(tmp_path: Path, name: str) -> None:
     assert result.exit_code == 2
     assert "is not a valid case name" in result.stderr
     assert files_of(tmp_path) == []
+
+
+def test_the_commented_path_example_is_valid_once_uncommented(tmp_path: Path) -> None:
+    scaffold_case(tmp_path, "china-iran", today=dt.date(2025, 3, 14))
+    priors = tmp_path / FILES[0]
+    lines = priors.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if "# decline: {path:" in line)
+    constant = next(i for i in range(start) if lines[i].lstrip().startswith("decline:"))
+    example = [lines[start], lines[start + 1]]
+    lines[constant] = "    " + " ".join(line.strip().removeprefix("# ") for line in example)
+    del lines[start: start + 2]
+    priors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    case = load_case(tmp_path, "china-iran")
+    drift = case.drift("joint_statements", "decline")
+    assert drift is not None and drift.path and not drift.wanders
+    assert run_forecast(case).probabilities.sum() == pytest.approx(1.0)

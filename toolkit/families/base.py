@@ -118,6 +118,12 @@ class Family(ABC):
 
     def expectation_problem(self, kind: str, expectation: Any) -> str | None:
         """A problem description if ``expectation`` does not fit this family, else ``None``."""
+        if getattr(expectation, "path", None) is not None:
+            if not self.takes_rates:
+                return f"a {kind} indicator takes no path (give one interval of the share)"
+            if any(point.low <= 0 for point in expectation.path):
+                return f"every low of a path must be > 0 for a {kind} indicator"
+            return None
         if expectation.low is not None and expectation.high is not None:
             if expectation.low <= 0:
                 return f"low must be > 0 for a {kind} indicator (use a small positive number)"

@@ -1,15 +1,15 @@
-"""Marginal likelihoods when rates wander: the level and the slope integrated on two grids.
+"""Marginal likelihoods when rates change over time: the level and the slope on two grids.
 
 With ``wander`` (:mod:`toolkit.model.trajectory`) an indicator has two parameters per
 scenario, the level ``u`` at the reference time and the slope ``s`` per year of its log rate.
-The slope enters each observation as an offset of ``u``, so for every slope on a grid the
-level is integrated exactly as without wander (one composite grid of ``u`` for all slopes,
-item log likelihoods summed cumulatively for the trail), and the slope is then integrated
-against its Normal prior by the trapezoid rule. The slope grid spans
-+-8 prior standard deviations and is zoomed in on the full evidence's posterior bulk
-(evidence spread over years can pin the slope far more tightly than the prior); every prefix
-is checked on the grid and on every other point of it.
-"""
+The slope (and a path's shape) enters each observation as an offset of ``u``, so for every
+slope on a grid the level is integrated as without wander (one composite grid of ``u`` per
+slope, refined around that slope's spikes; item log likelihoods summed cumulatively for the
+trail), and the slope is then integrated against its Normal prior by the trapezoid rule.
+The slope grid spans +-8 prior standard deviations and is zoomed in on the full evidence's
+posterior bulk (evidence spread over years can pin the slope far more tightly than the
+prior). A path without wander has the one slope 0. Every prefix is accepted on its own
+error estimate (:func:`toolkit.inference.quadrature.log_trapezoid`)."""
 
 from __future__ import annotations
 
@@ -165,6 +165,9 @@ def slope_prefix_log_marginals(family: Family, params: tuple[float, ...],
     grid over such an integrand, not on a union of grids of different spacing).
     """
     n = len(observations)
+    if not drift.wanders:  # a path alone: one slope, 0
+        return _level_integrals(family, params, observations, drift, np.zeros(1),
+                                list(range(n)))[:, 0]
     sigma = drift.sigma
     levels = [np.linspace(-REACH * sigma, REACH * sigma, SLOPE_POINTS)]
     final = _level_integrals(family, params, observations, drift, levels[0], [n - 1])[0]
@@ -200,8 +203,9 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
     through the rate averaged over that window.
     """
     sigma = drift.sigma
-    slopes = np.linspace(-REACH * sigma, REACH * sigma, SLOPE_POINTS)
-    if observations:
+    slopes = np.linspace(-REACH * sigma, REACH * sigma, SLOPE_POINTS) if drift.wanders \
+        else np.zeros(1)
+    if observations and drift.wanders:
         final = _level_integrals(family, params, observations, drift, slopes,
                                  [len(observations) - 1])[0] + drift.log_prior(slopes)
         above = np.flatnonzero(final > final.max() - DROP)

@@ -33,7 +33,7 @@ from toolkit.model.indicators import STANDARD_INDICATORS, Indicator
 from toolkit.model.priors import Expectation, Priors
 from toolkit.model.readings import is_logged_event, overlaps, read_observations
 from toolkit.model.sources import Claim, SourceDigest, load_sources
-from toolkit.model.trajectory import Drift, drift_for
+from toolkit.model.trajectory import Drift, drift_for, path_interval, reference_month
 from toolkit.model.watch import SPAN_HELP, Span, parse_spans
 
 
@@ -124,12 +124,13 @@ class Case:
         """How freely the rate of ``indicator`` wanders under ``scenario`` (``None``: not)."""
         expectation = self.priors.expectations[indicator][scenario]
         wander = expectation.wander if expectation.wander is not None else self.priors.wander
-        return drift_for(wander, self.priors.start, self.priors.horizon)
+        return drift_for(wander, self.priors.start, self.priors.horizon, expectation.path)
 
     @cached_property
     def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
+        t0 = reference_month(self.priors.start, self.priors.horizon)
         return {
-            (ind, sc): prior_params(self.indicators[ind], exp)
+            (ind, sc): prior_params(self.indicators[ind], exp, t0)
             for ind, by_scenario in self.priors.expectations.items()
             for sc, exp in by_scenario.items()
         }
@@ -191,8 +192,18 @@ class Case:
         return read_observations(self, items, as_of)
 
 
-def prior_params(indicator: Indicator, expectation: Expectation) -> tuple[float, ...]:
-    """Convert an analyst's expectation into the family's prior parameters."""
+def prior_params(indicator: Indicator, expectation: Expectation,
+                 t0: float | None = None) -> tuple[float, ...]:
+    """Convert an analyst's expectation into the family's prior parameters.
+
+    A path is read as its interval at the reference time ``t0``
+    (:func:`toolkit.model.trajectory.path_interval`); its shape is the drift's.
+    """
+    if expectation.path is not None:
+        if t0 is None:
+            raise ValueError("a path needs the case's reference time")
+        low, high = path_interval(expectation.path, t0)
+        expectation = expectation.model_copy(update={"path": None, "low": low, "high": high})
     return indicator.family.prior(expectation, PER_MONTHS[expectation.per],
                                   indicator.noise_log_sd)
 
@@ -333,9 +344,10 @@ def _load_priors(
         except ValueError as exc:
             bad(("watch", ind_id), str(exc), SPAN_HELP)
     if not problems:
+        t0 = reference_month(priors.start, priors.horizon)
         for (ind_id, sid), expectation in _each_expectation(priors):
             try:
-                prior_params(indicators[ind_id], expectation)
+                prior_params(indicators[ind_id], expectation, t0)
             except (ValueError, ArithmeticError) as exc:
                 bad(("expectations", ind_id, sid), f"cannot be turned into a prior ({exc})",
                     "widen the interval or give the distribution directly")

@@ -53,11 +53,37 @@ class BetaSpec(_Strict):
     b: float = Field(gt=0, allow_inf_nan=False)
 
 
+class PathPoint(_Strict):
+    """One point of a trajectory: a central interval of the rate (or amount) at a date.
+
+    ``at`` is a date, or a year (read as its middle, 1 July).
+    """
+
+    at: dt.date | int
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+
+    @property
+    def day(self) -> dt.date:
+        """The point's date."""
+        return dt.date(self.at, 7, 1) if isinstance(self.at, int) else self.at
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PathPoint:
+        if isinstance(self.at, int) and not 1900 <= self.at <= 2200:
+            raise ValueError(f"year {self.at} is out of range (1900-2200)")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
+
+
 class Expectation(_Strict):
     """What one scenario makes us expect of one indicator.
 
     Either a central interval (``low``, ``high``, ``level``) of the rate per ``per``, amount per
-    ``per`` or share, or the distribution itself (``gamma``, ``lognormal`` or ``beta``).
+    ``per`` or share, the distribution itself (``gamma``, ``lognormal`` or ``beta``), or a
+    ``path``: intervals of the rate or amount at dates, interpolated between them
+    (:mod:`toolkit.model.trajectory`).
     """
 
     low: float | None = Field(default=None, allow_inf_nan=False)
@@ -70,15 +96,24 @@ class Expectation(_Strict):
     rationale: str = Field(min_length=1)
     source: str | None = None
     wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
+    path: list[PathPoint] | None = Field(default=None, min_length=2, max_length=100)
 
     @model_validator(mode="after")
     def _one_form(self) -> Expectation:
         distributions = [d for d in (self.gamma, self.lognormal, self.beta) if d is not None]
         has_interval = self.low is not None or self.high is not None
+        if self.path is not None:
+            if has_interval or distributions:
+                raise ValueError("give a path, an interval (low/high) or a distribution, "
+                                 "only one of them")
+            days = [point.day for point in self.path]
+            if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+                raise ValueError("the path's dates must increase")
+            return self
         if has_interval and distributions:
             raise ValueError("give either low/high or a distribution, not both")
         if not has_interval and not distributions:
-            raise ValueError("give low and high (an interval) or a distribution")
+            raise ValueError("give low and high (an interval), a path or a distribution")
         if len(distributions) > 1:
             raise ValueError("give only one distribution")
         if has_interval:

@@ -9,16 +9,28 @@ follows ``u + s (t - t0)`` with a slope ``s`` per year drawn from ``Normal(0, lo
 observation sees the rate averaged over its own period. Without ``wander`` the rate is one
 constant, as before.
 
-An observation's *offset* is what the slope adds to ``u`` for it: ``log(mean over the
-period of exp(s (t - t0)))`` for totals (the rate integrates over the period), the value at
-the midpoint for shares.
+An expectation may also be a *path*: intervals at dates ("20-700 a month in 2023, 5-200 in
+2026"). The log of each interval's centre (the geometric mean of ``low`` and ``high``) is
+interpolated linearly in time between the points and held constant beyond the first and
+the last; the prior of ``u`` is the interval interpolated (in log) at ``t0``, and the
+path's shape ``g(t)`` (its log centre less that at ``t0``) is added to the log rate:
+``u + g(t) + s (t - t0)``, with the slope only where the rate also wanders. So the path
+moves the expected rate over time and the interval at ``t0`` says how sure the analyst is
+of its level.
+
+An observation's *offset* is what the path and the slope add to ``u`` for it:
+``log(mean over the period of exp(g(t) + s (t - t0)))`` for totals (the rate integrates
+over the period; exact, segment by segment between the path's dates), the value at the
+midpoint for events' own times.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,22 +59,39 @@ def log_sinhc(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Drift:
-    """The slope model of one indicator under one scenario.
+    """The time-aware model of one indicator under one scenario.
 
     Attributes
     ----------
     t0 : float
         Reference time (months since 2000-01-01) at which the expectation holds.
     sigma : float
-        Standard deviation of the slope of the log rate, per year (``log(W) / 1.645``).
+        Standard deviation of the slope of the log rate, per year (``log(W) / 1.645``);
+        0 when the rate does not wander (the slope is then 0).
+    path : tuple of (month, g) pairs
+        The path's shape: times and the log centre less that at ``t0``; empty for a
+        constant expectation.
     """
 
     t0: float
     sigma: float
+    path: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def wanders(self) -> bool:
+        """Whether the slope is integrated (``sigma > 0``)."""
+        return self.sigma > 0
+
+    def shape(self, t: np.ndarray | float) -> np.ndarray:
+        """The path's ``g(t)`` (0 without a path)."""
+        if not self.path:
+            return np.zeros_like(np.asarray(t, dtype=float))
+        times, values = zip(*self.path, strict=True)
+        return np.interp(t, times, values)
 
     def offsets(self, slopes: np.ndarray, start: float, end: float,
                 over_window: bool = True) -> np.ndarray:
-        """What each slope adds to ``u`` for an observation of ``[start, end]`` (months).
+        """What the path and each slope add to ``u`` for an observation of ``[start, end]``.
 
         Parameters
         ----------
@@ -75,23 +104,60 @@ class Drift:
             Average the rate over the period (totals) or take its midpoint (shares).
         """
         c = np.asarray(slopes, dtype=float) / 12.0
-        middle, half = (start + end) / 2, (end - start) / 2
-        centre = c * (middle - self.t0)
-        return centre + log_sinhc(c * half) if over_window and half > 0 else centre
+        if not over_window or end <= start:
+            middle = (start + end) / 2
+            return c * (middle - self.t0) + float(self.shape(middle))
+        cuts = [start, *(t for t, _ in self.path if start < t < end), end]
+        total = np.full(c.shape, -np.inf)
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            middle, half = (a + b) / 2, (b - a) / 2
+            g_a, g_b = float(self.shape(a)), float(self.shape(b))
+            tilt = (g_b - g_a) / (b - a) + c  # the log rate's slope on this segment
+            piece = (math.log(b - a) + (g_a + g_b) / 2 + c * (middle - self.t0)
+                     + log_sinhc(tilt * half))
+            total = np.logaddexp(total, piece)
+        return total - math.log(end - start)
 
     def log_prior(self, slopes: np.ndarray) -> np.ndarray:
-        """Normal log density of the slopes."""
+        """Normal log density of the slopes (0 for the one slope of a rate that does not wander)."""
+        if not self.wanders:
+            return np.zeros_like(np.asarray(slopes, dtype=float))
         z = np.asarray(slopes, dtype=float) / self.sigma
         return -0.5 * z * z - math.log(self.sigma * math.sqrt(2 * math.pi))
 
 
-def drift_for(wander: float | None, start: dt.date | None, horizon: dt.date) -> Drift | None:
-    """The drift of an expectation with ``wander`` (``None``: a constant rate)."""
-    if wander is None:
-        return None
+def reference_month(start: dt.date | None, horizon: dt.date) -> float:
+    """The case's reference time ``t0``: the middle of ``start`` (or six years before the
+    horizon) to the horizon, in months since 2000-01-01."""
     first = start or dt.date(horizon.year - 6, horizon.month, 1)
-    t0 = (months_since_epoch(first) + months_since_epoch(horizon)) / 2
-    return Drift(t0, math.log(wander) / Z90)
+    return (months_since_epoch(first) + months_since_epoch(horizon)) / 2
 
 
-__all__ = ["EPOCH", "Drift", "drift_for", "log_sinhc", "months_since_epoch"]
+def path_interval(path: Sequence[Any], month: float) -> tuple[float, float]:
+    """``(low, high)`` of a path at ``month``, interpolated in log (constant beyond its ends)."""
+    times = [months_since_epoch(point.day) for point in path]
+    low = math.exp(float(np.interp(month, times, [math.log(p.low) for p in path])))
+    high = math.exp(float(np.interp(month, times, [math.log(p.high) for p in path])))
+    return low, high
+
+
+def path_shape(path: Sequence[Any], t0: float) -> tuple[tuple[float, float], ...]:
+    """The path's times and log centres less the log centre at ``t0`` (see :class:`Drift`)."""
+    times = [months_since_epoch(point.day) for point in path]
+    centres = [0.5 * (math.log(p.low) + math.log(p.high)) for p in path]
+    at_t0 = float(np.interp(t0, times, centres))
+    return tuple((t, c - at_t0) for t, c in zip(times, centres, strict=True))
+
+
+def drift_for(wander: float | None, start: dt.date | None, horizon: dt.date,
+              path: Sequence[Any] | None = None) -> Drift | None:
+    """The time-aware model of an expectation (``None``: a constant rate)."""
+    if wander is None and not path:
+        return None
+    t0 = reference_month(start, horizon)
+    sigma = math.log(wander) / Z90 if wander is not None else 0.0
+    return Drift(t0, sigma, path_shape(path, t0) if path else ())
+
+
+__all__ = ["EPOCH", "Drift", "drift_for", "log_sinhc", "months_since_epoch", "path_interval",
+           "path_shape", "reference_month"]

@@ -63,6 +63,10 @@ expectations:
     escalation: {{low: 2, high: 8, per: month, rationale: Frequent coordination.}}
     status_quo: {{low: 0.5, high: 3, per: month, rationale: Occasional statements.}}
     decline:    {{low: 0.05, high: 1, per: month, rationale: Rare statements.}}
+    # An expectation that changes over time: intervals at dates (a year means 1 July),
+    # interpolated between them, e.g.
+    # decline: {{path: [{{at: 2024, low: 0.2, high: 2}}, {{at: 2027, low: 0.02, high: 0.5}}],
+    #           per: month, rationale: Statements fade as ties cool.}}
   defense_commitment:             # a standard 'occurrence' indicator: events per period
     escalation: {{low: 0.3, high: 3, per: year, rationale: Treaties become likely.}}
     status_quo: {{low: 0.02, high: 0.4, per: year, rationale: Formal steps are rare.}}

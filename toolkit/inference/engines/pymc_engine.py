@@ -119,9 +119,9 @@ class PymcEngine:
         if wandering:
             raise CaseError([Problem(
                 case.paths.shown(case.paths.priors), None, "wander",
-                "the PyMC engine cannot yet let rates wander (a slope per indicator and "
-                f"scenario): {', '.join(wandering[:4])}; it would answer a constant-rate model",
-                "use the exact engine (--engine exact), or remove 'wander'")])
+                "the PyMC engine cannot yet read rates that change over time ('wander' or a "
+                f"'path'): {', '.join(wandering[:4])}; it would answer a constant-rate model",
+                "use the exact engine (--engine exact), or remove 'wander' and 'path'")])
         mixed = sorted({o.item_id for o in observations if needs_reference(o)})
         if mixed:
             raise CaseError([Problem(

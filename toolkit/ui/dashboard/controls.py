@@ -97,7 +97,7 @@ class ExpectationControls:
                              f"{esc(shorten(scenario.label, 22))}</span>", width="200px")
                 if exp.low is None:
                     children.append(w.HBox([label, html(
-                        "given as a distribution in the file (edit it there)")]))
+                        "given as a distribution or a path in the file (edit it there)")]))
                     continue
                 low = w.FloatText(value=exp.low, description="low", layout=w.Layout(
                     width="160px"), style={"description_width": "32px"})
