@@ -6,6 +6,9 @@
 * ``exact_ms_median`` / ``exact_ms_median_tempered`` - the exact engine on the bundled
   case, reliability read as a mixture (default) or tempered
 * ``exact_3000_items_s`` - a 3,000-row event log of one watched indicator, with its trail
+* ``far_tail_ms_max`` - the slowest Poisson log likelihood of a far bound (``>= 1e9``,
+  ``>= 1e12``, ``<= 3``) on a 2,049-point grid of means; ``far_bound_forecast_ms_max`` - the
+  slowest exact forecast of the bundled case with one such item added
 * ``pymc_first_forecast_s`` - a PyMC forecast in a fresh process, imports included
   (median of ``--fresh`` processes; compile caches warm after the first);
 * ``pymc_rerun_s_median`` - in-process reruns without recompiling, alternating a prior
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import statistics
 import subprocess
@@ -91,6 +95,37 @@ def exact_many_items_s(items: int = 3000) -> float:
         return time.perf_counter() - start
 
 
+FAR_ITEMS = [(">=1000000000", "drone_supply", "drones", "E5"),
+             (">=1000000000", "drone_supply", "drones", "A1"),
+             (">=1000000000000", "munitions_supply", "shells", "B2"),
+             ("<=3", "munitions_supply", "shells", "A1")]
+
+
+def far_tails() -> tuple[float, float]:
+    """Slowest far-bound likelihood on a grid (ms) and slowest forecast with one (ms)."""
+    import numpy as np
+
+    from toolkit.families.poisson_tails import log_interval_probability
+
+    mean = np.geomspace(1.0, 1e13, 2049)
+    tails = []
+    for low, high in ((1e9, math.inf), (1e12, math.inf), (0.0, 3.0), (1e9, 1.2e9)):
+        start = time.perf_counter()
+        log_interval_probability(mean, low, high)
+        tails.append((time.perf_counter() - start) * 1e3)
+    text = (REPO / "evidence" / f"{CASE}.csv").read_text(encoding="utf-8")
+    commas = "," * (text.splitlines()[0].count(",") - 9)
+    forecasts = []
+    for value, indicator, unit, grade in FAR_ITEMS:
+        extra = (text.rstrip("\n") + f"\nX1,2025-01-05,2024-12-01,2024-12-31,{indicator},"
+                 f"{value},{unit},G02,{grade},active{commas}\n")
+        case = load_case(REPO, CASE, evidence_text=extra)
+        start = time.perf_counter()
+        run_forecast(case, engine="exact")
+        forecasts.append((time.perf_counter() - start) * 1e3)
+    return max(tails), max(forecasts)
+
+
 def first_forecast_s() -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True,
                          check=True, cwd=REPO)
@@ -162,6 +197,7 @@ def main() -> None:
     out: dict[str, object] = {"exact_ms_median": exact_ms(load_case(REPO, CASE))}
     out["exact_ms_median_tempered"] = exact_ms(tempered_case())
     out["exact_3000_items_s"] = exact_many_items_s()
+    out["far_tail_ms_max"], out["far_bound_forecast_ms_max"] = far_tails()
     case = tempered_case()
     fresh = [first_forecast_s() for _ in range(args.fresh)]
     out["pymc_first_forecast_s"] = statistics.median(total for total, _ in fresh)

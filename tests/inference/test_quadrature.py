@@ -10,7 +10,14 @@ from scipy import special, stats
 
 from toolkit.families.observation import Observation
 from toolkit.inference.engines.exact import Task, log_marginal, solve
-from toolkit.inference.quadrature import log_integral, log_integral_batch
+from toolkit.inference.quadrature import (
+    composite_grid,
+    log_integral,
+    log_integral_batch,
+    log_trapezoid,
+    narrow_bulks,
+    trapezoid_weights,
+)
 
 
 def log_gauss(u: np.ndarray, mean: float, sd: float, height: float = 0.0) -> np.ndarray:
@@ -89,3 +96,53 @@ def test_engine_batches_mixed_tasks_like_single_ones() -> None:
         assert value == pytest.approx(alone, abs=1e-9)
     assert batched[-1] == 0.0
     assert np.all(np.isfinite(batched))
+
+
+def test_composite_grids_are_quads_refined_only_near_features() -> None:
+    grid = composite_grid(-10.0, 10.0, [(1.0, 1e-5), (3.0, 0.01), (-2.0, 1.0)], 513, 41)
+    assert (grid.size - 1) % 4 == 0 and np.all(np.diff(grid) > 0)
+    assert grid[0] == -10.0 and grid[-1] == 10.0
+    near = np.abs(grid - 1.0) < 12e-5
+    assert np.diff(grid[near]).max() <= 2 * 12e-5 / 40 * (1 + 1e-9)  # the wanted spacing
+    assert grid.size < 513 + 41 * 20  # a tree: tens of points per feature, not a dense band
+    wide = np.abs(grid + 2.0) < 1.0  # a feature wider than the step gets no patch
+    assert np.allclose(np.diff(grid[wide]), 20 / 512)
+
+
+def test_a_spike_on_a_plateau_is_integrated_to_1e_9() -> None:
+    """0.7 N(0, 1) + 0.3 N(0, 1) x spike of width 1e-4 at 1: a mixed large count."""
+    grid = composite_grid(-10.0, 10.0, [(1.0, 1e-4)], 513, 241)  # the exact engine's trail
+    base = -0.5 * grid**2
+    spike = math.log(0.3) - 0.5 * ((grid - 1) / 1e-4) ** 2 - math.log(1e-4)
+    values = np.logaddexp(base + math.log(0.7), base + spike)
+    value, error = log_trapezoid(grid, values[None, :])
+    width = 1e-4 / math.sqrt(1 + 1e-8)  # the product of the two Gaussians
+    exact = math.log(0.7 * math.sqrt(2 * math.pi) + 0.3 * math.sqrt(2 * math.pi) * width / 1e-4
+                     * math.exp(-0.5 / (1 + 1e-8)))
+    assert value[0] == pytest.approx(exact, abs=1e-9)
+    assert error[0] < 1e-8
+
+
+def test_a_wide_bulk_across_patches_keeps_its_accuracy() -> None:
+    """Patches change the spacing inside a wide Gaussian: the trapezoid sum alone loses
+    accuracy at each junction (O(h^2)), the estimate chosen (Simpson there) does not."""
+    grid = composite_grid(-12.0, 12.0, [(0.3, 0.002), (-1.1, 0.004)], 513, 41)
+    values = -0.5 * (grid / 1.5) ** 2
+    value, error = log_trapezoid(grid, values[None, :])
+    exact = math.log(1.5 * math.sqrt(2 * math.pi))
+    fine, _, _ = trapezoid_weights(grid)
+    plain = math.log(np.exp(values) @ fine)
+    assert abs(plain - exact) > 1e-7  # the junctions' error
+    assert abs(value[0] - exact) < abs(plain - exact) / 100
+    assert value[0] == pytest.approx(exact, abs=5e-9)
+    assert abs(value[0] - exact) <= error[0] < 1e-6  # the estimate bounds the error
+
+
+def test_narrow_bulks_are_found_and_rounded() -> None:
+    grid = np.linspace(-10.0, 10.0, 513)
+    step = grid[1] - grid[0]
+    values = np.stack([-0.5 * ((grid - 2.0) / 0.01) ** 2, -0.5 * (grid / 2.0) ** 2])
+    centre, width, narrow = narrow_bulks(grid, values, trapezoid_weights(grid)[0], step)
+    assert narrow.tolist() == [True, False]
+    assert width[0] == 2.0 ** math.floor(math.log2(0.25 * step))  # unresolved: step / 4
+    assert centre[0] == pytest.approx(2.0, abs=step)

@@ -80,15 +80,22 @@ def log_at_most(mean: np.ndarray, high: float, far_tails: bool = True) -> np.nda
     return out
 
 
+#: From this bound on, far tails use Temme's uniform expansion instead of the series.
+TEMME_FROM = 1e4
+
+
 def _log_tail_series(mean: np.ndarray, k: float, upper: bool) -> np.ndarray:
     """``log P(Y >= k)`` for ``mean < k`` (``upper``) or ``log P(Y <= k)`` for ``mean > k``.
 
-    Both are ``pmf(k)`` times a series whose terms shrink at least geometrically:
+    For ``k >= TEMME_FROM`` this is :func:`_log_tail_temme`. Below, both are ``pmf(k)``
+    times a series whose terms shrink at least geometrically:
     ``sum_j mean^j / ((k+1)...(k+j))`` and ``sum_j k (k-1)...(k-j+1) / mean^j``. Terms are
     summed in vectorised blocks of doubling size (a mean close to a large ``k`` needs
     thousands of terms; term by term in Python that took seconds per grid).
     """
     mean = np.asarray(mean, dtype=float)
+    if k >= TEMME_FROM:
+        return _log_tail_temme(mean, k, upper)
     total = np.ones_like(mean)
     last = np.ones_like(mean)
     todo = np.arange(mean.size)
@@ -104,6 +111,37 @@ def _log_tail_series(mean: np.ndarray, k: float, upper: bool) -> np.ndarray:
         block = min(2 * block, 4096)
         todo = todo[last[todo] > 1e-17 * total[todo]]
     return k * np.log(mean) - mean - special.gammaln(k + 1) + np.log(total)
+
+
+def _log_tail_temme(mean: np.ndarray, k: float, upper: bool) -> np.ndarray:
+    """The far tails of :func:`_log_tail_series` by Temme's uniform asymptotic expansion.
+
+    With ``a = k`` (``P(Y >= k)`` is the regularised lower gamma ``P(a, mean)``) or
+    ``a = k + 1`` (``P(Y <= k) = Q(a, mean)``), ``lam = mean / a`` and ``eta`` signed as
+    ``lam - 1`` with ``eta^2 / 2 = lam - 1 - log(lam)``:
+    ``Q = erfc(eta sqrt(a/2)) / 2 + R`` and ``P = erfc(-eta sqrt(a/2)) / 2 - R``, where
+    ``R = exp(-a eta^2 / 2) / sqrt(2 pi a) (c0 + c1 / a + ...)``,
+    ``c0 = 1/(lam-1) - 1/eta`` and ``c1 = 1/eta^3 - 1/(lam-1)^3 - 1/(lam-1)^2 - 1/(12 (lam-1))``
+    (DLMF 8.12). Written with ``erfcx`` the whole tail is ``exp(-a eta^2 / 2)`` times a
+    bracket of ordinary size, so its log never underflows. The series needs about
+    ``sqrt(k)`` terms here (measured: 100 s for one forecast with a ``>= 1e9`` bound); this
+    costs a few array operations and agrees with 40-digit sums of the Poisson pmf to
+    ``1e-13`` relative for ``k >= 1e4`` (the tests' reference).
+    """
+    a = k if upper else k + 1.0
+    d = mean / a - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # lam - 1 - log(lam); for small lam, log(lam) from the logs (1 + d loses it)
+        half_eta2 = np.where(d < -0.5, d - (np.log(mean) - math.log(a)), d - np.log1p(d))
+        eta = np.sign(d) * np.sqrt(2.0 * half_eta2)
+        c0 = 1.0 / d - 1.0 / eta
+        c1 = 1.0 / eta**3 - 1.0 / d**3 - 1.0 / d**2 - 1.0 / (12.0 * d)
+        rest = (c0 + c1 / a) / math.sqrt(2 * math.pi * a)
+        if upper:
+            bracket = 0.5 * special.erfcx(-eta * math.sqrt(a / 2)) - rest
+        else:
+            bracket = 0.5 * special.erfcx(eta * math.sqrt(a / 2)) + rest
+        return -a * half_eta2 + np.log(bracket)
 
 
 #: PyTensor densities: probabilities below ``FAR`` switch to the far-tail asymptotics.

@@ -186,8 +186,7 @@ def composite_grid(lo: float, hi: float, features: list[tuple[float, float]],
                 regions.append((centre - reach * width, centre + reach * width, depth))
     deepest = max((d for _, _, d in regions), default=0)
     unit = 1 << deepest  # node positions are integers on the finest level's spacing
-    leaves = [np.arange(quads, dtype=np.int64)]  # quads of level 0 (index at their level)
-    refined_by_level: list[np.ndarray] = []
+    refined_by_level: list[np.ndarray] = []  # quads halved at each level (index there)
     for level in range(deepest):
         span = 4 * step / (1 << level)  # width of a quad at this level
         marked: list[np.ndarray] = []
@@ -200,14 +199,14 @@ def composite_grid(lo: float, hi: float, features: list[tuple[float, float]],
         refined_by_level.append(np.unique(np.concatenate(marked)) if marked
                                 else np.zeros(0, dtype=np.int64))
     nodes = []
+    at_level = np.arange(quads, dtype=np.int64)  # the quads that exist at this level
     for level in range(deepest + 1):
-        at_level = leaves[0] if level == 0 else children
         refined = refined_by_level[level] if level < deepest else np.zeros(0, dtype=np.int64)
         leaf = np.setdiff1d(at_level, refined, assume_unique=True)
         scale = unit >> level  # finest-level units per interval at this level
         nodes.append((leaf[:, None] * 4 + np.arange(4)[None, :]).ravel() * scale)
-        children = (np.intersect1d(at_level, refined, assume_unique=True)[:, None] * 2
-                    + np.arange(2)[None, :]).ravel()
+        halved = np.intersect1d(at_level, refined, assume_unique=True)
+        at_level = (halved[:, None] * 2 + np.arange(2)[None, :]).ravel()
     index = np.unique(np.concatenate([*nodes, np.array([4 * quads * unit], dtype=np.int64)]))
     return lo + index * (step / unit)
 

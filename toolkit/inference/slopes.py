@@ -9,7 +9,8 @@ trail), and the slope is then integrated against its Normal prior by the trapezo
 The slope grid spans +-8 prior standard deviations and is zoomed in on the full evidence's
 posterior bulk (evidence spread over years can pin the slope far more tightly than the
 prior). A path without wander has the one slope 0. Every prefix is accepted on its own
-error estimate (:func:`toolkit.inference.quadrature.log_trapezoid`)."""
+error estimate (:func:`toolkit.inference.quadrature.log_trapezoid`).
+"""
 
 from __future__ import annotations
 
@@ -86,8 +87,10 @@ def _level_pass(family: Family, params: tuple[float, ...],
                 prefixes: Sequence[int], points: int, local: int,
                 bulks: list[list[tuple[float, float]]],
                 ) -> tuple[np.ndarray, np.ndarray, list[list[tuple[float, float]]]]:
-    """Values and error estimates per prefix and slope on one grid per slope, and the
-    narrow bulks of the integrands."""
+    """Values and error estimates per prefix and slope, and the integrands' narrow bulks.
+
+    Each slope has its own grid (:func:`_slope_grids`).
+    """
     rate, event = _offsets(family, drift, slopes, observations)
     u = _slope_grids(family, params, observations, rate, event, points, local, bulks=bulks)
     weights = trapezoid_weights(u)

@@ -127,8 +127,10 @@ class Drift:
 
 
 def reference_month(start: dt.date | None, horizon: dt.date) -> float:
-    """The case's reference time ``t0``: the middle of ``start`` (or six years before the
-    horizon) to the horizon, in months since 2000-01-01."""
+    """The case's reference time ``t0`` in months since 2000-01-01.
+
+    The middle of ``start`` (or six years before the horizon) to the horizon.
+    """
     first = start or dt.date(horizon.year - 6, horizon.month, 1)
     return (months_since_epoch(first) + months_since_epoch(horizon)) / 2
 
