@@ -24,6 +24,7 @@ from toolkit.inference.predictive import (
     cdf,
     forecast_questions,
     interval_probability,
+    observed_in_window,
     question_probability,
 )
 from toolkit.model.case import load_case
@@ -293,3 +294,41 @@ def test_an_exact_reliable_count_leaves_only_the_rest_of_the_window(case_root):
     assert not got.settled and got.observed == ("X",)
     whole = forecast_questions(case, questions, forecast)[question.id].probability
     assert got.probability < whole  # a quiet month leaves less time for the event
+
+
+def test_the_quiet_watched_part_of_a_window_is_observed_not_predicted(case_root):
+    """A watched indicator with nothing logged in the window so far: only the rest of the
+    window is predicted; a doubtful logged event keeps the whole window predicted."""
+    _with_questions(case_root)
+    priors = case_root / "priors" / "russia-iran.yaml"
+    priors.write_text(priors.read_text(encoding="utf-8")
+                      + "\nwatch:\n  advanced_arms_to_iran: since 2023-01-01\n",
+                      encoding="utf-8")
+    case = load_case(case_root, "russia-iran")
+    questions = load_questions(case)
+    question = next(q for q in questions.questions if q.id == "adv_arms_2024")
+    as_of = dt.date(2024, 6, 30)
+    forecast = run_forecast(case, as_of=as_of)
+    assert not any(case.is_logged_event(i) and i.period_start >= question.window.start
+                   for i in forecast.items if i.indicator == question.indicator)
+    observed = observed_in_window(case, question, forecast.items, as_of)
+    quiet = ((as_of - question.window.start).days + 1) / 30.4375
+    assert observed == Observed(0.0, 0.0, pytest.approx(quiet, abs=1e-12), ())
+    posts = indicator_posteriors(case, question.indicator,
+                                 case.observations(forecast.items, forecast.as_of),
+                                 window=(question.window.start, question.window.end))
+    expected = sum(p * interval_probability(post, 1.0, math.inf, question.window.months - quiet)
+                   for p, post in zip(forecast.probabilities, posts.values(), strict=True))
+    got = forecast_questions(case, questions, forecast)["adv_arms_2024"]
+    assert got.probability == pytest.approx(expected, abs=1e-12)
+    whole = sum(p * interval_probability(post, 1.0, math.inf, question.window.months)
+                for p, post in zip(forecast.probabilities, posts.values(), strict=True))
+    assert got.probability < whole
+    # a B2 event logged in the window may or may not have happened: nothing is observed
+    path = case_root / "evidence" / "russia-iran.csv"
+    path.write_text(path.read_text(encoding="utf-8")
+                    + "Q1,2024-03-02,2024-03-01,2024-03-01,advanced_arms_to_iran,yes,events,"
+                      "G09,B2,active,\n", encoding="utf-8")
+    case = load_case(case_root, "russia-iran")
+    forecast = run_forecast(case, as_of=as_of)
+    assert observed_in_window(case, question, forecast.items, as_of) is None

@@ -17,6 +17,7 @@ rate. Less reliable items inform the rate only, as do items of other kinds.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 
 from toolkit.inference.posteriors import ParameterPosterior, indicator_posteriors
 from toolkit.model.evidence import to_observation
+from toolkit.model.watch import watched_months
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
@@ -95,30 +97,43 @@ class Observed:
     items: tuple[str, ...]
 
 
-def observed_in_window(case: Case, question: Question,
-                       items: Sequence[EvidenceItem]) -> Observed | None:
+def observed_in_window(case: Case, question: Question, items: Sequence[EvidenceItem],
+                       as_of: dt.date | None = None) -> Observed | None:
     """The fully reliable totals and logged events inside ``question``'s window.
 
-    Only count and occurrence indicators (whose totals add up) are read; ``None`` when no
-    item qualifies. Totals' periods count as observed time; logged events do not reduce the
-    time still to predict.
+    Only count and occurrence indicators (whose totals add up) are read; ``None`` when
+    nothing qualifies. Totals' periods count as observed time. The watched time of a
+    watched indicator inside the window up to ``as_of`` counts as observed time too (every
+    event in it was logged), when every event logged there is fully reliable and no total
+    of the indicator lies in the window (its time would count twice); otherwise logged
+    events do not reduce the time still to predict.
     """
     indicator = case.indicators[question.indicator]
     if not indicator.family.point_process:
         return None
     low = high = months = 0.0
-    used = []
+    used, doubtful, totals = [], False, False
     for item in items:
-        if item.indicator != question.indicator or item.reliability < 1.0 \
-                or item.period_start < question.window.start \
+        if item.indicator != question.indicator or item.period_start < question.window.start \
                 or item.period_end > question.window.end:
+            continue
+        logged = case.is_logged_event(item)
+        if item.reliability < 1.0:
+            doubtful = doubtful or logged
             continue
         obs = to_observation(item, indicator)
         low, high = low + obs.low, high + obs.high
-        if not case.is_logged_event(item):
+        if not logged:
             months += obs.exposure
+            totals = True
         used.append(item.id)
-    return Observed(low, high, months, tuple(used)) if used else None
+    spans = case.watch_spans.get(question.indicator)
+    if spans and as_of is not None and not doubtful and not totals:
+        upto = min(question.window.end, as_of)
+        months += watched_months(spans, question.window.start - dt.timedelta(days=1), upto)
+    if not used and months <= 0:
+        return None
+    return Observed(low, high, months, tuple(used))
 
 
 def question_probability(
@@ -207,7 +222,7 @@ def forecast_questions(
                 float(dispersion.get(question.indicator, 0.0)),
                 window=(question.window.start, question.window.end))
         observed = None if forecast is None else \
-            observed_in_window(case, question, forecast.items)
+            observed_in_window(case, question, forecast.items, forecast.as_of)
         out[question.id] = question_probability(question, questions.condition(question),
                                                 probabilities, cache[key], observed)
     return out
