@@ -152,3 +152,17 @@ def test_without_evidence_the_prior_carries_forward(bundled_case, dynamic):
     assert early.items == [] and early.months[0] == "2022-01" and early.as_of_row == 0
     np.testing.assert_allclose(early.filtered.mean[0], bundled_case.priors.weights, atol=0.03)
     assert early.to_dict()["timeline"][0]["evidence"] == []
+
+
+def test_rates_that_change_over_time_are_refused_not_read_as_constant(bundled_case):
+    from toolkit.core.errors import CaseError
+    from toolkit.model.case import load_case
+
+    text = bundled_case.paths.priors.read_text(encoding="utf-8")
+    wandering = load_case(bundled_case.paths.root, bundled_case.name,
+                          priors_text=text + "\nwander: 2\n")
+    with pytest.raises(CaseError) as caught:
+        run_dynamic(wandering, as_of=dt.date(2026, 6, 1))
+    problem = caught.value.problems[0]
+    assert "cannot yet read rates that change over time" in problem.message
+    assert "drone_supply" in problem.message and "remove 'wander'" in problem.fix

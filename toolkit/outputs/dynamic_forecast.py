@@ -213,7 +213,8 @@ def run_dynamic(
     ------
     CaseError
         If the horizon is before the as-of date, the ``dynamics:`` section is inconsistent,
-        or the evidence is impossible under every regime.
+        a rate changes over time (``wander``, ``path``: not modelled here yet), or the
+        evidence is impossible under every regime.
     """
     started = time.perf_counter()
     report = progress or (lambda message, fraction: None)
@@ -221,6 +222,14 @@ def run_dynamic(
     horizon = horizon or case.priors.horizon
     seed = default_seed(case.name) if seed is None else seed
     shown = case.paths.shown(case.paths.priors)
+    moving = [i for i in case.used_indicators
+              if any(case.drift(i, k) is not None for k in case.priors.scenario_ids)]
+    if moving:  # refuse rather than answer the constant-rate model
+        more = f" and {len(moving) - 4} more" if len(moving) > 4 else ""
+        raise CaseError([Problem(shown, None, "wander", "the dynamic model cannot yet read "
+                                 "rates that change over time ('wander' or a 'path'): "
+                                 f"{', '.join(moving[:4])}{more}",
+                                 "use the static forecast, or remove 'wander' and 'path'")])
     if horizon < as_of:
         raise CaseError([Problem("--horizon", None, "horizon",
                                  f"{horizon.isoformat()} is before the as-of date "
