@@ -332,3 +332,24 @@ def test_the_quiet_watched_part_of_a_window_is_observed_not_predicted(case_root)
     case = load_case(case_root, "russia-iran")
     forecast = run_forecast(case, as_of=as_of)
     assert observed_in_window(case, question, forecast.items, as_of) is None
+
+
+def test_a_logged_yes_counts_as_one_event_of_the_watched_window(case_root):
+    """'yes' reads as 'at least one' (1, inf), but a logged event is exactly one: the
+    watched time must still count as observed."""
+    _with_questions(case_root)
+    priors = case_root / "priors" / "russia-iran.yaml"
+    priors.write_text(priors.read_text(encoding="utf-8")
+                      + "\nwatch:\n  advanced_arms_to_iran: since 2023-01-01\n",
+                      encoding="utf-8")
+    path = case_root / "evidence" / "russia-iran.csv"
+    path.write_text(path.read_text(encoding="utf-8")
+                    + "Q1,2024-03-02,2024-03-01,2024-03-01,advanced_arms_to_iran,yes,events,"
+                      "G09,A1,active,\n", encoding="utf-8")
+    case = load_case(case_root, "russia-iran")
+    question = next(q for q in load_questions(case).questions if q.id == "adv_arms_2024")
+    as_of = dt.date(2024, 6, 30)
+    forecast = run_forecast(case, as_of=as_of)
+    observed = observed_in_window(case, question, forecast.items, as_of)
+    quiet = ((as_of - question.window.start).days + 1) / 30.4375
+    assert observed == Observed(1.0, 1.0, pytest.approx(quiet, abs=1e-12), ("Q1",))

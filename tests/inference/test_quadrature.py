@@ -120,7 +120,7 @@ def test_a_spike_on_a_plateau_is_integrated_to_1e_9() -> None:
     exact = math.log(0.7 * math.sqrt(2 * math.pi) + 0.3 * math.sqrt(2 * math.pi) * width / 1e-4
                      * math.exp(-0.5 / (1 + 1e-8)))
     assert value[0] == pytest.approx(exact, abs=1e-9)
-    assert error[0] < 1e-8
+    assert abs(value[0] - exact) <= error[0] < 1e-7  # the estimate bounds the error
 
 
 def test_a_wide_bulk_across_patches_keeps_its_accuracy() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import special
 
 from toolkit.families import family_for
 from toolkit.families.observation import DAYS_PER_MONTH, Observation
@@ -144,3 +145,44 @@ def test_the_predictive_follows_the_path() -> None:
     start, end = months_since_epoch(dt.date(2026, 1, 1)), months_since_epoch(dt.date(2027, 1, 1))
     nodes, weights = slope_posterior_nodes(family_for("count"), params, [], drift, start, end)
     assert float(weights @ np.exp(nodes)) == pytest.approx(20 * math.exp(-1.5), rel=1e-3)
+
+
+def test_a_path_alone_keeps_a_posterior_pinned_by_many_events() -> None:
+    """5,000 reliable logged events and a flat path: the predictive nodes must give the
+    constant-rate posterior (Gamma(2 + n, 1 + T)); they held two nodes before."""
+    params = (2.0, 1.0)
+    rng = np.random.default_rng(0)
+    observations, t = [], 0.0
+    for i in range(5000):
+        gap = float(rng.exponential(1 / 3.0))
+        observations.append(Observation(f"e{i}", "x", gap, 1.0, 1.0, 1.0, reading="events",
+                                        start=t, end=t + gap))
+        t += gap
+    drift = Drift(t / 2, 0.0, ((0.0, 0.0), (t, 0.0)))
+    nodes, weights = slope_posterior_nodes(family_for("count"), params, observations, drift,
+                                           t, t + 1.0)
+    mean = float(weights @ nodes)
+    sd = math.sqrt(float(weights @ (nodes - mean) ** 2))
+    a, b = 2 + 5000, 1 + t
+    assert mean == pytest.approx(special.digamma(a) - math.log(b), abs=1e-6)
+    assert sd == pytest.approx(math.sqrt(special.polygamma(1, a)), rel=1e-3)
+
+
+def test_a_long_trail_is_probed_once_and_stays_on_the_first_scale(monkeypatch) -> None:
+    """300 wide prefixes: the probe of every 16th prefix happens once, then one full pass
+    (before, the probe repeated and sent most prefixes to the 4x grid)."""
+    import toolkit.inference.engines.exact as exact
+
+    sizes = []
+    original = exact._grid_prefixes
+
+    def spy(family, params, observations, grid, todo, out, step, final=False, block=256):
+        sizes.append((grid.size, len(todo)))
+        return original(family, params, observations, grid, todo, out, step, final, block)
+
+    monkeypatch.setattr(exact, "_grid_prefixes", spy)
+    observations = [Observation(f"t{i}", "x", 1.0, 1.0, math.inf, 1.0) for i in range(300)]
+    _, redone = exact.prefix_log_marginals("count", (2.0, 1.0), observations)
+    assert redone == 0
+    assert all(size == sizes[0][0] for size, _ in sizes)  # no finer grid
+    assert sum(1 for _, todo in sizes if todo < 100) == 1  # one probe

@@ -27,7 +27,7 @@ from toolkit.core.grids import bulk_round
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.families.posterior import ParameterPosterior
-from toolkit.inference.quadrature import composite_grid
+from toolkit.inference.quadrature import composite_grid, narrow_bulks, trapezoid_weights
 from toolkit.inference.slopes import slope_posterior_nodes
 from toolkit.model.trajectory import months_since_epoch
 
@@ -105,9 +105,17 @@ def _mixture_posterior(kind: str, prior: tuple[float, ...],
     cell widths times the density.
     """
     family = family_for(kind)
-    grid = composite_grid(lo, hi, [f for o in observations if not o.weightless
-                                   for f in family.features(o)])
-    values = family.log_posterior_u(grid, prior, observations)
+    features = [f for o in observations if not o.weightless for f in family.features(o)]
+    bulks: list[tuple[float, float]] = []
+    for _ in range(3):  # patches where the bulk is narrower than the grid (many events)
+        grid = composite_grid(lo, hi, features + bulks)
+        values = family.log_posterior_u(grid, prior, observations)
+        centre, width, narrow = narrow_bulks(grid, values[None, :],
+                                             trapezoid_weights(grid)[0], (hi - lo) / 2048)
+        bulk = (float(centre[0]), float(width[0]))
+        if not narrow[0] or bulk in bulks:
+            break
+        bulks.append(bulk)
     peak = values.max()
     if not np.isfinite(peak):
         raise ValueError("the observations are impossible under this prior")

@@ -121,8 +121,8 @@ def observed_in_window(case: Case, question: Question, items: Sequence[EvidenceI
         if item.reliability < 1.0:
             doubtful = doubtful or logged
             continue
-        obs = to_observation(item, indicator)
-        low, high = low + obs.low, high + obs.high
+        obs = to_observation(item, indicator)  # a logged 'yes' is one event (low = 1)
+        low, high = low + obs.low, high + (obs.low if logged else obs.high)
         if not logged:
             months += obs.exposure
             totals = True

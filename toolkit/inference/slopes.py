@@ -218,14 +218,23 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
                              slopes[min(above[-1] + 1, slopes.size - 1)], SLOPE_POINTS)
     rate, event = _offsets(family, drift, slopes, observations) if observations else \
         (np.zeros((slopes.size, 0)), np.zeros((slopes.size, 0)))
-    u = _slope_grids(family, params, observations, rate, event, 513, 41, margin=1.0)
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        log_w = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
-        for i, obs in enumerate(observations):
-            if not obs.weightless:
-                log_w += family.item_log_lik(u + rate[:, i_col(i)], obs, params,
-                                             event_u=u + event[:, i_col(i)])
-    log_w = np.where(np.isnan(log_w), -np.inf, log_w) + drift.log_prior(slopes)[:, None]
+    bulks: list[list[tuple[float, float]]] = [[] for _ in range(slopes.size)]
+    for _ in range(3):  # patches where the posterior's bulk is narrower than the grid
+        u = _slope_grids(family, params, observations, rate, event, 513, 41, margin=1.0,
+                         bulks=bulks)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            log_w = np.asarray(family.log_prior_u(u, params), dtype=float).copy()
+            for i, obs in enumerate(observations):
+                if not obs.weightless:
+                    log_w += family.item_log_lik(u + rate[:, i_col(i)], obs, params,
+                                                 event_u=u + event[:, i_col(i)])
+        log_w = np.where(np.isnan(log_w), -np.inf, log_w)
+        found = [list(b) for b in bulks]
+        _add_bulks(found, u, log_w, trapezoid_weights(u)[0], (u[:, -1] - u[:, 0]) / 512)
+        if found == bulks:
+            break
+        bulks = found
+    log_w = log_w + drift.log_prior(slopes)[:, None]
     cell_u = np.gradient(u, axis=1)
     cell_s = np.gradient(slopes)[:, None] if slopes.size > 1 else np.ones((1, 1))
     with np.errstate(divide="ignore"):  # padding repeats a point: no weight

@@ -133,8 +133,8 @@ def prefix_log_marginals(
     Returns
     -------
     tuple
-        ``(values, redone)``: the prefixes' log marginals and how many needed more than the
-        first grid.
+        ``(values, redone)``: the prefixes' log marginals and how many needed a finer grid
+        than the first scale's (or the adaptive fallback).
     """
     family = family_for(kind)
     if drift is not None:  # the rate wanders: level and slope (inference.slopes)
@@ -154,6 +154,8 @@ def prefix_log_marginals(
     lo, hi = family.bracket(params, counted)  # an item of no weight changes no grid
     features = [f for o in counted for f in family.features(o)]
     bulks: set[tuple[float, float]] = set()
+    probed = len(rest) <= 4 * PROBE_STRIDE
+    redone = 0
     for scale in (1, 4, 16):
         tried: set[frozenset] = set()
         for _ in range(4):  # grids with the patches found so far, then without any
@@ -161,8 +163,8 @@ def prefix_log_marginals(
             use = frozenset(bulks) if frozenset(bulks) not in tried else frozenset()
             if not todo or use in tried:
                 break
-            probing = scale == 1 and not use and len(todo) > 4 * PROBE_STRIDE
-            if probing:  # a long trail: find its narrow bulks on a few prefixes first
+            if not probed:  # a long trail: find its narrow bulks on a few prefixes first
+                probed = True
                 todo = sorted({*todo[::PROBE_STRIDE], todo[-1]})
             else:
                 tried.add(use)
@@ -171,11 +173,13 @@ def prefix_log_marginals(
             step = (hi - lo) / (4 * -(-(TRAIL_POINTS * scale - 1) // 4))  # uniform part
             bulks |= _grid_prefixes(family, params, observations, grid, todo, out, step,
                                     final=scale == 16)
+        if scale == 1:
+            redone = int(np.sum(np.isnan(out[rest])))
     redo = [m for m in rest if np.isnan(out[m])]
     if redo:
         tasks = [Task(kind, tuple(params), tuple(range(m + 1))) for m in redo]
         out[redo] = solve(tasks, observations)
-    return out, len(rest) - int(np.sum(~np.isnan(out[rest]))) + len(redo)
+    return out, redone
 
 
 def _grid_prefixes(family, params, observations, grid, todo, out, step: float,
