@@ -108,7 +108,8 @@ def _level_pass(family: Family, params: tuple[float, ...],
             if m in wanted:
                 values = np.where(np.isnan(running), -np.inf, running)
                 out[wanted[m]], gaps[wanted[m]] = log_trapezoid(u, values, weights)
-                _add_bulks(found, u, values, weights[0], step)
+                if gaps[wanted[m]].max() > LEVEL_TOL:  # only where it may be redone
+                    _add_bulks(found, u, values, weights[0], step)
     return out, gaps, found
 
 
