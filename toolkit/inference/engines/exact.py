@@ -123,12 +123,15 @@ def prefix_log_marginals(
     every observation and a dense patch around every narrow likelihood feature): the item
     log likelihoods are summed cumulatively, so the cost grows linearly with the items. A
     prefix is accepted when its integrand falls 25 nats below its peak at both grid ends and
-    the trapezoid sums on the grid and on every other point agree to :data:`TRAIL_TOL`.
-    Other prefixes are redone on grids 4 and 16 times as fine (the last accepted as it is);
-    a prefix whose integrand reaches the grid's ends goes to the adaptive :func:`solve`.
+    the error estimate of :func:`~toolkit.inference.quadrature.log_trapezoid` is within
+    :data:`TRAIL_TOL`. A long trail is first probed at every :data:`PROBE_STRIDE`-th prefix;
+    prefixes not accepted are redone on the grid with patches around the narrow bulks found
+    so far, then without them, then on grids 4 and 16 times as fine (the last accepted as
+    it is); a prefix whose integrand reaches the grid's ends goes to the adaptive
+    :func:`solve`.
 
-    With a ``drift`` (the rate wanders) the slope is integrated too
-    (:func:`toolkit.inference.slopes.slope_prefix_log_marginals`).
+    With a ``drift`` (the rate wanders or follows a path) the offsets and the slope are
+    integrated too (:func:`toolkit.inference.slopes.slope_prefix_log_marginals`).
 
     Returns
     -------
