@@ -186,3 +186,35 @@ def test_a_long_trail_is_probed_once_and_stays_on_the_first_scale(monkeypatch) -
     assert redone == 0
     assert all(size == sizes[0][0] for size, _ in sizes)  # no finer grid
     assert sum(1 for _, todo in sizes if todo < 100) == 1  # one probe
+
+
+def test_a_mixed_event_log_under_wander_matches_brute_force() -> None:
+    """Logged events (some mixed) and closing quiet time under wander: the engine against a
+    plain 2-D trapezoid with the quiet time's rate averaged by midpoint sums."""
+    family = family_for("occurrence")
+    params = (1.5, 3.0)
+    rng = np.random.default_rng(3)
+    observations, t = [], DRIFT.t0 - 50
+    for i in range(40):
+        gap, r = float(rng.exponential(2.0)), (1.0, 0.72, 0.55)[i % 3]
+        observations.append(Observation(f"e{i}", "x", gap, 1.0, 1.0, r, reading="events",
+                                        mixture=r < 1, log_ref=math.log(0.4) if r < 1
+                                        else math.nan, start=t, end=t + gap))
+        t += gap
+    observations.append(Observation("q", "x", 5.0, 0.0, 0.0, 1.0, reading="quiet",
+                                    start=t, end=t + 5.0))
+    got, _ = prefix_log_marginals("occurrence", params, observations, DRIFT)
+    s = np.linspace(-8 * DRIFT.sigma, 8 * DRIFT.sigma, 801)
+    u = np.linspace(-12.0, 6.0, 8001)
+    total = family.log_prior_u(u[None, :], params) + DRIFT.log_prior(s)[:, None]
+    for obs in observations:
+        times = obs.start + (np.arange(400) + 0.5) / 400 * (obs.end - obs.start)
+        factor = np.exp(s[:, None] / 12 * (times[None, :] - DRIFT.t0)).mean(axis=1)
+        total = total - np.exp(u[None, :]) * factor[:, None] * obs.exposure
+        if obs.reading == "events":
+            at = u[None, :] + (s / 12 * (obs.end - DRIFT.t0))[:, None]
+            total = total + (at if obs.reliability >= 1 else np.logaddexp(
+                math.log(obs.reliability) + at, math.log1p(-obs.reliability) + obs.log_ref))
+    peak = total.max()
+    brute = float(np.log(np.trapezoid(np.trapezoid(np.exp(total - peak), u, axis=1), s)) + peak)
+    assert got[-1] == pytest.approx(brute, abs=1e-6)
