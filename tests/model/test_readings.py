@@ -176,6 +176,17 @@ def test_pymc_refuses_what_it_cannot_yet_read(case_root: Path) -> None:
     assert result.exit_code == 2
     assert "cannot yet read logged events of watched indicators (joint_production)" in \
         result.output
+    # a path (tempered reading, no watch) is refused too, naming the indicator
+    _case(case_root, [])
+    priors = case_root / "priors" / "russia-iran.yaml"
+    text = priors.read_text(encoding="utf-8").replace(
+        "transactional:       {low: 20,  high: 700,", "transactional:       "
+        "{path: [{at: 2023, low: 20, high: 700}, {at: 2026, low: 5, high: 200}],")
+    priors.write_text(text + "\nreliability_reading: tempered\n", encoding="utf-8")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert "cannot yet read rates that change over time ('wander' or a 'path'): drone_supply" \
+        in result.output
 
 
 def test_a_sub_period_total_inside_a_reported_total_is_read_with_it(case_root: Path) -> None:

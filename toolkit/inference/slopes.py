@@ -61,6 +61,7 @@ def _level_integrals(family: Family, params: tuple[float, ...],
     finest grid's result is accepted as it is.
     """
     out = np.full((len(prefixes), slopes.size), np.nan)
+    offsets = _offsets(family, drift, slopes, observations)  # the same for every pass
     bulks: list[list[tuple[float, float]]] = [[] for _ in range(slopes.size)]
     none: list[list[tuple[float, float]]] = [[] for _ in range(slopes.size)]
     for scale in (1, 4, 16):
@@ -71,7 +72,7 @@ def _level_integrals(family: Family, params: tuple[float, ...],
             if not todo or use in tried:
                 break
             tried.append([list(b) for b in use])
-            values, gaps, found = _level_pass(family, params, observations, drift, slopes,
+            values, gaps, found = _level_pass(family, params, observations, offsets,
                                               [prefixes[k] for k in todo],
                                               LEVEL_POINTS * scale, 41 * scale, use)
             weight = values + drift.log_prior(slopes)[None, :]
@@ -83,21 +84,23 @@ def _level_integrals(family: Family, params: tuple[float, ...],
 
 
 def _level_pass(family: Family, params: tuple[float, ...],
-                observations: Sequence[Observation], drift: Drift, slopes: np.ndarray,
+                observations: Sequence[Observation], offsets: tuple[np.ndarray, np.ndarray],
                 prefixes: Sequence[int], points: int, local: int,
                 bulks: list[list[tuple[float, float]]],
                 ) -> tuple[np.ndarray, np.ndarray, list[list[tuple[float, float]]]]:
     """Values and error estimates per prefix and slope, and the integrands' narrow bulks.
 
-    Each slope has its own grid (:func:`_slope_grids`).
+    ``offsets`` are :func:`_offsets` of the slopes; each slope has its own grid
+    (:func:`_slope_grids`).
     """
-    rate, event = _offsets(family, drift, slopes, observations)
+    rate, event = offsets
+    slopes_count = rate.shape[0]
     u = _slope_grids(family, params, observations, rate, event, points, local, bulks=bulks)
     weights = trapezoid_weights(u)
     step = (u[:, -1] - u[:, 0]) / (4 * -(-(points - 1) // 4))
     wanted = {m: k for k, m in enumerate(prefixes)}
-    out = np.full((len(prefixes), slopes.size), -np.inf)
-    gaps = np.zeros((len(prefixes), slopes.size))
+    out = np.full((len(prefixes), slopes_count), -np.inf)
+    gaps = np.zeros((len(prefixes), slopes_count))
     found: list[list[tuple[float, float]]] = [[] for _ in bulks]
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         running = np.asarray(family.log_prior_u(u, params), dtype=float).copy()

@@ -127,6 +127,12 @@ class Case:
         return drift_for(wander, self.priors.start, self.priors.horizon, expectation.path)
 
     @cached_property
+    def changing_indicators(self) -> list[str]:
+        """Indicators whose rate changes over time (``wander``, ``path``), in file order."""
+        return [i for i in self.used_indicators
+                if any(self.drift(i, k) is not None for k in self.priors.scenario_ids)]
+
+    @cached_property
     def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
         t0 = reference_month(self.priors.start, self.priors.horizon)
         return {

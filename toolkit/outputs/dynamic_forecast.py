@@ -222,8 +222,7 @@ def run_dynamic(
     horizon = horizon or case.priors.horizon
     seed = default_seed(case.name) if seed is None else seed
     shown = case.paths.shown(case.paths.priors)
-    moving = [i for i in case.used_indicators
-              if any(case.drift(i, k) is not None for k in case.priors.scenario_ids)]
+    moving = case.changing_indicators
     if moving:  # refuse rather than answer the constant-rate model
         more = f" and {len(moving) - 4} more" if len(moving) > 4 else ""
         raise CaseError([Problem(shown, None, "wander", "the dynamic model cannot yet read "

@@ -114,8 +114,7 @@ class PymcEngine:
                 f"({', '.join(unread)}); it would answer an older model",
                 "use the exact engine (--engine exact), or remove these indicators from "
                 "'watch' to read their items as totals")])
-        wandering = sorted({i for i in case.used_indicators for k in case.priors.scenario_ids
-                            if case.drift(i, k) is not None})
+        wandering = case.changing_indicators
         if wandering:
             raise CaseError([Problem(
                 case.paths.shown(case.paths.priors), None, "wander",
