@@ -33,7 +33,7 @@ from toolkit.model.indicators import STANDARD_INDICATORS, Indicator
 from toolkit.model.priors import Expectation, Priors
 from toolkit.model.readings import is_logged_event, overlaps, read_observations
 from toolkit.model.sources import Claim, SourceDigest, load_sources
-from toolkit.model.trajectory import Drift, drift_for, path_interval, reference_month
+from toolkit.model.trajectory import Drift, at_reference, drift_for, reference_month
 from toolkit.model.watch import SPAN_HELP, Span, parse_spans
 
 
@@ -129,8 +129,8 @@ class Case:
     @cached_property
     def changing_indicators(self) -> list[str]:
         """Indicators whose rate changes over time (``wander``, ``path``), in file order."""
-        return [i for i in self.used_indicators
-                if any(self.drift(i, k) is not None for k in self.priors.scenario_ids)]
+        ids = self.priors.scenario_ids
+        return [i for i in self.used_indicators if any(self.drift(i, k) for k in ids)]
 
     @cached_property
     def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
@@ -202,16 +202,10 @@ def prior_params(indicator: Indicator, expectation: Expectation,
                  t0: float | None = None) -> tuple[float, ...]:
     """Convert an analyst's expectation into the family's prior parameters.
 
-    A path is read as its interval at the reference time ``t0``
-    (:func:`toolkit.model.trajectory.path_interval`); its shape is the drift's.
+    A path is read as its interval at the reference time ``t0`` (``at_reference``).
     """
-    if expectation.path is not None:
-        if t0 is None:
-            raise ValueError("a path needs the case's reference time")
-        low, high = path_interval(expectation.path, t0)
-        expectation = expectation.model_copy(update={"path": None, "low": low, "high": high})
-    return indicator.family.prior(expectation, PER_MONTHS[expectation.per],
-                                  indicator.noise_log_sd)
+    resolved = at_reference(expectation, t0)
+    return indicator.family.prior(resolved, PER_MONTHS[resolved.per], indicator.noise_log_sd)
 
 
 def _hash(path: Path) -> str:

@@ -143,6 +143,16 @@ def path_interval(path: Sequence[Any], month: float) -> tuple[float, float]:
     return low, high
 
 
+def at_reference(expectation: Any, t0: float | None) -> Any:
+    """``expectation`` with a path replaced by its interval at ``t0`` (others unchanged)."""
+    if expectation.path is None:
+        return expectation
+    if t0 is None:
+        raise ValueError("a path needs the case's reference time")
+    low, high = path_interval(expectation.path, t0)
+    return expectation.model_copy(update={"path": None, "low": low, "high": high})
+
+
 def path_shape(path: Sequence[Any], t0: float) -> tuple[tuple[float, float], ...]:
     """The path's times and log centres less the log centre at ``t0`` (see :class:`Drift`)."""
     times = [months_since_epoch(point.day) for point in path]
@@ -161,5 +171,5 @@ def drift_for(wander: float | None, start: dt.date | None, horizon: dt.date,
     return Drift(t0, sigma, path_shape(path, t0) if path else ())
 
 
-__all__ = ["EPOCH", "Drift", "drift_for", "log_sinhc", "months_since_epoch", "path_interval",
-           "path_shape", "reference_month"]
+__all__ = ["EPOCH", "Drift", "at_reference", "drift_for", "log_sinhc", "months_since_epoch",
+           "path_interval", "path_shape", "reference_month"]
