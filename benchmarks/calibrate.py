@@ -16,8 +16,8 @@ is forecast with :func:`toolkit.outputs.forecast.run_forecast`. Regimes:
     Occurrence and sanctions indicators watched since the start and logged one row per
     event on its own day (false rows at the rate the grade implies); the rest as ``ideal``.
 ``drift``
-    True rates trend (the slope of ``wander: 2``, which the priors then state) and wander
-    (a monthly random walk the model does not know of); items as ``ideal``.
+    True rates trend (the slope of ``wander: 2``) and take a monthly random walk around the
+    trend (``walk``), both stated in the priors; items as ``ideal``.
 ``overlap``
     ``ideal`` plus sub-period totals inside reported totals (split from the same counts).
 ``echo``
@@ -62,7 +62,7 @@ from toolkit.families.observation import DAYS_PER_MONTH  # noqa: E402
 from toolkit.inference.posteriors import indicator_posteriors  # noqa: E402
 from toolkit.model.case import Case, load_case  # noqa: E402
 from toolkit.model.reliability import parse_reliability  # noqa: E402
-from toolkit.model.trajectory import drift_for, months_since_epoch  # noqa: E402
+from toolkit.model.trajectory import Z90, drift_for, months_since_epoch  # noqa: E402
 from toolkit.outputs.forecast import run_forecast  # noqa: E402
 
 REGIMES = ("ideal", "censored", "event_log", "drift", "overlap", "echo", "false_reports",
@@ -82,9 +82,10 @@ PREDICTED = ("drone_supply", "munitions_supply", "small_arms_ammunition",
              "sanctions_pressure", "financing")
 LEVEL_BINS = np.linspace(0.0, 1.0, 11)
 #: Drifting worlds: the priors say ``wander: 2``; true log rates also take a random walk
-#: of this many nats a month around the trend, which the model does not know of.
+#: of this many nats a month around the trend, which the priors state as ``walk``.
 WANDER = 2.0
 WALK_SD = 0.04
+WALK = math.exp(WALK_SD * math.sqrt(12.0) * Z90)
 
 
 @dataclass
@@ -152,7 +153,7 @@ def draw_truth(case: Case, scenario: str, regime: Regime,
         params = case.prior_params(indicator, scenario)
         natural = float(family.sample_conjugate(params, 1, rng)[0])
         path = np.full(MONTHS, natural)
-        if regime.drift:  # the model's slope (wander: 2) plus a random walk it ignores
+        if regime.drift:  # the model's slope (wander: 2) plus its random walk (walk)
             slope = rng.normal(0.0, drift.sigma / 12)
             walk = np.cumsum(rng.normal(0.0, WALK_SD, MONTHS))
             walk -= walk[int(pivot)]
@@ -381,7 +382,7 @@ def write_case(folder: Path, base: Case, world: World) -> None:
     if world.watched:
         text += "\nwatch:\n" + "".join(f"  {i}: since {START}\n" for i in world.watched)
     if world.wander:
-        text += f"\nwander: {WANDER}\n"
+        text += f"\nwander: {WANDER}\nwalk: {WALK:.12g}\n"
     (folder / "priors" / base.paths.priors.name).write_text(text, encoding="utf-8")
     seeds = folder / "seeds" / base.name
     if not seeds.exists():

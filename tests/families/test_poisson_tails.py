@@ -1,4 +1,4 @@
-"""Poisson tails against 40-digit sums of the pmf (mpmath), at totals up to 1e9."""
+"""Poisson and negative-binomial tails against 40-digit sums of the pmf (mpmath)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from toolkit.families.poisson_tails import (
     log_at_least,
     log_at_most,
     log_interval_probability,
+    log_nbinom_interval,
 )
 
 mp.mp.dps = 40
@@ -108,3 +109,40 @@ def test_the_far_tails_stay_finite_and_ordered_on_a_grid() -> None:
     assert np.all(np.diff(values) >= -1e-9 * np.abs(values[1:]))  # rises with the mean
     assert values[-1] == pytest.approx(0.0, abs=1e-12)
     assert math.isclose(values[0], -math.lgamma(1e9 + 1), rel_tol=1e-9)  # pmf(k) at mean 1
+
+
+def _nb_sum(mean: float, phi: float, low: float, high: float) -> mp.mpf:
+    """``P(low <= Y <= high)`` of the negative binomial by summing its pmf away from the mode."""
+    size, m = mp.mpf(1) / phi, mp.mpf(mean)
+    log_p, log_q = mp.log(size / (size + m)), mp.log(m / (size + m))
+
+    def pmf(k: mp.mpf) -> mp.mpf:
+        return mp.exp(mp.loggamma(k + size) - mp.loggamma(size) - mp.loggamma(k + 1)
+                      + size * log_p + k * log_q)
+
+    upward = math.isinf(high) or low > mean
+    k = mp.mpf(low if upward else high)
+    term, total = pmf(k), mp.mpf(0)
+    while True:
+        total += term
+        if upward:
+            if (not math.isinf(high) and k >= high) or (
+                    term < total * mp.mpf(10) ** -35 and (k + size) / (k + 1) * mp.exp(log_q) < 1):
+                return total
+            term *= (k + size) / (k + 1) * mp.exp(log_q)
+        else:
+            if k <= low or k == 0:
+                return total
+            term *= k / ((k - 1 + size) * mp.exp(log_q))
+        k += 1 if upward else -1
+
+
+@pytest.mark.parametrize("phi", [0.01, 0.1, 1.0])
+@pytest.mark.parametrize(("mean", "low", "high"), [
+    (30.0, 50, math.inf), (1000.0, 2000, 5000), (1000.0, 0, 100), (1e5, 0, 10),
+    (5.0, 400, math.inf), (1e4, 1, 3), (2.0, 0, 1), (40.0, 45, 60)])
+def test_negative_binomial_intervals_match_sums_of_the_pmf(mean: float, low: float,
+                                                           high: float, phi: float) -> None:
+    got = float(log_nbinom_interval(np.array([mean]), low, high, phi)[0])
+    want = float(mp.log(_nb_sum(mean, phi, low, high)))
+    assert abs(got - want) <= 1e-8 * max(1.0, abs(want))

@@ -218,3 +218,94 @@ def test_a_mixed_event_log_under_wander_matches_brute_force() -> None:
     peak = total.max()
     brute = float(np.log(np.trapezoid(np.trapezoid(np.exp(total - peak), u, axis=1), s)) + peak)
     assert got[-1] == pytest.approx(brute, abs=1e-6)
+
+
+WALK = Drift(t0=DRIFT.t0, sigma=0.0, walk=0.08)
+WALK_ROWS = [(dt.date(2021, 7, 1), dt.date(2022, 6, 30), 400, 400),
+             (dt.date(2023, 3, 1), dt.date(2023, 3, 31), 20, 20),
+             (dt.date(2025, 1, 1), dt.date(2026, 6, 30), 300, math.inf)]
+
+
+def test_a_walk_matches_an_explicit_integral_over_each_items_gamma_factor() -> None:
+    """Level integrated with, per item, the rate's Gamma factor integrated explicitly
+    (Poisson likelihoods on a grid of the factor's log): no negative-binomial formula."""
+    family = family_for("count")
+    params = (2.0, 0.1)
+    observations = [_total(a, b, lo, hi) for a, b, lo, hi in WALK_ROWS]
+    got, _ = prefix_log_marginals("count", params, observations, WALK)
+    u = np.linspace(-1.0, 7.0, 3001)  # the posterior lies within 1 and 5
+    total = np.asarray(family.log_prior_u(u, params), float)
+    for obs in observations:
+        size = 1 / math.expm1(WALK.scatter(obs.start, obs.end))
+        z = np.linspace(-12 / math.sqrt(size), 6 / math.sqrt(size), 4001)  # log factor
+        log_gamma = size * math.log(size) - special.gammaln(size) + size * z - size * np.exp(z)
+        mean = np.exp(u[:, None] + z[None, :]) * obs.exposure
+        with np.errstate(divide="ignore"):
+            log_poisson = np.log(special.gammainc(obs.low, mean)) if math.isinf(obs.high) \
+                else obs.low * np.log(mean) - mean - special.gammaln(obs.low + 1)
+        inner = log_gamma[None, :] + log_poisson
+        peak = inner.max(axis=1, keepdims=True)
+        total = total + np.log(np.trapezoid(np.exp(inner - peak), z, axis=1)) + peak[:, 0]
+    peak = total.max()
+    brute = float(np.log(np.trapezoid(np.exp(total - peak), u)) + peak)
+    assert got[-1] == pytest.approx(brute, abs=1e-5)
+
+
+def test_wander_with_a_walk_matches_brute_force_with_scipys_negative_binomial() -> None:
+    from scipy import stats
+
+    both = dataclasses.replace(DRIFT, walk=0.08)
+    params = (2.0, 0.1)
+    observations = [_total(a, b, lo, hi) for a, b, lo, hi in WALK_ROWS]
+    got, _ = prefix_log_marginals("count", params, observations, both)
+    family = family_for("count")
+    s = np.linspace(-8 * both.sigma, 8 * both.sigma, 801)
+    u = np.linspace(-6.0, 10.0, 4001)
+    total = np.asarray(family.log_prior_u(u[None, :], params), float) \
+        + both.log_prior(s)[:, None]
+    for obs in observations:
+        t = obs.start + (np.arange(400) + 0.5) / 400 * (obs.end - obs.start)
+        factor = np.exp(s[:, None] / 12 * (t[None, :] - both.t0)).mean(axis=1)
+        mean = np.exp(u[None, :]) * factor[:, None] * obs.exposure
+        size = 1 / math.expm1(both.scatter(obs.start, obs.end))
+        p = size / (size + mean)
+        total = total + (stats.nbinom.logsf(obs.low - 1, size, p) if math.isinf(obs.high)
+                         else stats.nbinom.logpmf(obs.low, size, p))
+    peak = total.max()
+    brute = float(np.log(np.trapezoid(np.trapezoid(np.exp(total - peak), u, axis=1), s)) + peak)
+    assert got[-1] == pytest.approx(brute, abs=2e-4)
+
+
+def test_the_predictive_of_a_walking_rate_widens_with_the_walk_over_the_window() -> None:
+    """With no evidence, the predictive of a future year is the prior mixed over the
+    negative binomial of that year's scatter (a 1-D quadrature of scipy's NB CDF)."""
+    from scipy import stats
+
+    from toolkit.families.posterior import ParameterPosterior
+    from toolkit.inference.posteriors import indicator_posteriors
+
+    text = (REPO / "priors" / "russia-iran.yaml").read_text(encoding="utf-8")
+    case = load_case(REPO, "russia-iran", priors_text=text + "\nwalk: 1.5\n")
+    window = (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    posts = indicator_posteriors(case, "drone_supply", [], window=window)
+    post: ParameterPosterior = posts["transactional"]
+    drift = case.drift("drone_supply", "transactional")
+    scatter = drift.scatter(months_since_epoch(window[0]),
+                            months_since_epoch(window[1] + dt.timedelta(days=1)))
+    assert post.scatter == pytest.approx(scatter) and scatter > 0.02
+    months = 365 / DAYS_PER_MONTH
+    alpha, beta = case.prior_params("drone_supply", "transactional")
+    u = np.linspace(-10.0, 12.0, 20001)
+    prior = np.exp(family_for("count").log_prior_u(u, (alpha, beta)))
+    size = 1 / math.expm1(scatter)
+    for x in (100.0, 1000.0, 5000.0):
+        mean = np.exp(u) * months
+        want = np.trapezoid(prior * stats.nbinom.cdf(x, size, size / (size + mean)), u) \
+            / np.trapezoid(prior, u)
+        got = float(family_for("count").cdf(post, np.array([x]), months, None)[0])
+        assert got == pytest.approx(want, abs=1e-6)
+    plain = indicator_posteriors(load_case(REPO, "russia-iran"), "drone_supply", [],
+                                 window=window)["transactional"]
+    wide = family_for("count").interval_probability(post, 0, 100, months, None)
+    narrow = family_for("count").interval_probability(plain, 0, 100, months, None)
+    assert wide > narrow  # more mass in the low tail once the walk scatters the year

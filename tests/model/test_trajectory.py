@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from toolkit.core.errors import CaseError
 from toolkit.model.case import load_case
 from toolkit.model.priors import Expectation
-from toolkit.model.trajectory import Drift, months_since_epoch, path_interval, reference_month
+from toolkit.model.trajectory import (
+    Z90,
+    Drift,
+    drift_for,
+    months_since_epoch,
+    path_interval,
+    reference_month,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PATH_DRIFT = Drift(300.0, 0.3, ((280.0, 0.5), (320.0, -1.0)))
@@ -98,3 +105,55 @@ def test_a_path_on_a_share_is_refused_with_its_place() -> None:
     problem = caught.value.problems[0]
     assert "takes no path" in problem.message
     assert "diplomatic_alignment" in str(problem.field)
+
+
+@pytest.mark.parametrize(("start", "end"), [(5.0, 17.0), (-30.0, -2.0), (-4.0, 9.0),
+                                            (-8.0, 0.0), (3.0, 3.0)])
+def test_walk_scatter_is_the_variance_of_the_walk_averaged_over_the_period(
+        start: float, end: float) -> None:
+    """Against the pinned walk's covariance kernel averaged on a 2-D midpoint grid."""
+    drift = Drift(t0=100.0, sigma=0.0, walk=0.05)
+    n = 3000
+    t = start + (np.arange(n) + 0.5) / n * (end - start) if end > start else np.array([start])
+    kernel = np.where(t[:, None] * t[None, :] > 0,
+                      np.minimum(np.abs(t)[:, None], np.abs(t)[None, :]), 0.0)
+    assert drift.scatter(100.0 + start, 100.0 + end) == pytest.approx(
+        0.05 ** 2 * kernel.mean(), rel=1e-3)
+
+
+def test_walk_says_how_far_the_rate_strays_within_a_year() -> None:
+    """``walk: J``: a year from the reference time the log factor's 95th percentile is log J."""
+    drift = drift_for(None, dt.date(2022, 1, 1), dt.date(2026, 1, 1), walk=1.5)
+    assert drift is not None and not drift.wanders
+    assert math.sqrt(drift.scatter(drift.t0 + 12, drift.t0 + 12)) * Z90 == pytest.approx(
+        math.log(1.5))
+    assert drift.scatter(drift.t0, drift.t0) == 0.0
+
+
+def test_a_case_reads_walk_per_expectation_first_and_not_for_shares() -> None:
+    text = (REPO / "priors" / "russia-iran.yaml").read_text(encoding="utf-8")
+    case = load_case(REPO, "russia-iran", priors_text=text + "\nwalk: 1.3\n")
+    one = case.drift("drone_supply", "transactional")
+    assert one is not None and one.walk == pytest.approx(math.log(1.3) / Z90 / math.sqrt(12))
+    assert case.drift("diplomatic_alignment", "transactional") is None  # a share
+    own = text.replace("transactional:       {low: 20,  high: 700,",
+                       "transactional:       {walk: 2, low: 20,  high: 700,")
+    assert own != text
+    mixed = load_case(REPO, "russia-iran", priors_text=own + "\nwalk: 1.3\n")
+    assert mixed.drift("drone_supply", "transactional").walk == pytest.approx(
+        math.log(2) / Z90 / math.sqrt(12))
+    assert "drone_supply" in mixed.changing_indicators
+
+
+def test_a_walk_on_a_share_or_at_most_1_is_refused_with_its_place() -> None:
+    text = (REPO / "priors" / "russia-iran.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  diplomatic_alignment:"))
+    row = next(i for i in range(start, len(lines)) if "transactional:" in lines[i])
+    lines[row] = lines[row].replace("{", "{walk: 2, ", 1)
+    with pytest.raises(CaseError) as caught:
+        load_case(REPO, "russia-iran", priors_text="\n".join(lines) + "\n")
+    assert "takes no walk" in caught.value.problems[0].message
+    with pytest.raises(CaseError) as caught:
+        load_case(REPO, "russia-iran", priors_text=text + "\nwalk: 1\n")
+    assert "walk" in str(caught.value.problems[0].field)

@@ -109,3 +109,15 @@ def test_the_commented_path_example_is_valid_once_uncommented(tmp_path: Path) ->
     drift = case.drift("joint_statements", "decline")
     assert drift is not None and drift.path and not drift.wanders
     assert run_forecast(case).probabilities.sum() == pytest.approx(1.0)
+
+
+def test_the_commented_wander_and_walk_are_valid_once_uncommented(tmp_path: Path) -> None:
+    scaffold_case(tmp_path, "china-iran", today=dt.date(2025, 3, 14))
+    priors = tmp_path / FILES[0]
+    text = priors.read_text(encoding="utf-8")
+    assert "# wander: 2\n" in text and "# walk: 1.3\n" in text
+    priors.write_text(text.replace("# wander: 2\n", "wander: 2\n").replace(
+        "# walk: 1.3\n", "walk: 1.3\n"), encoding="utf-8")
+    case = load_case(tmp_path, "china-iran")
+    drift = case.drift("joint_statements", "decline")
+    assert drift is not None and drift.wanders and drift.walk > 0

@@ -118,6 +118,8 @@ class Family(ABC):
 
     def expectation_problem(self, kind: str, expectation: Any) -> str | None:
         """A problem description if ``expectation`` does not fit this family, else ``None``."""
+        if getattr(expectation, "walk", None) is not None and not self.takes_rates:
+            return f"a {kind} indicator takes no walk (a share does not wander month by month)"
         if getattr(expectation, "path", None) is not None:
             if not self.takes_rates:
                 return f"a {kind} indicator takes no path (give one interval of the share)"

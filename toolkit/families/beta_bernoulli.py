@@ -121,7 +121,8 @@ class BetaBernoulli(Family):
 
     def expectation_problem(self, kind: str, expectation: Any) -> str | None:
         """A share interval must lie strictly inside (0, 1)."""
-        if expectation.low is not None and expectation.high is not None:
+        if expectation.low is not None and expectation.high is not None \
+                and getattr(expectation, "walk", None) is None:
             if not (0 < expectation.low and expectation.high < 1):
                 return "a share interval must lie strictly inside (0, 1)"
             return None

@@ -20,8 +20,11 @@ from toolkit.families.poisson_tails import (
     count_interval,
     log_censored_ops,
     log_interval_probability,
+    log_nbinom_interval,
     nbinom_interval,
+    predictive_dispersion,
     safe_log,
+    scatter_dispersion,
 )
 from toolkit.families.posterior import ParameterPosterior
 from toolkit.families.values import NO, YES, ParsedValue, parse_quantity
@@ -83,6 +86,8 @@ def log_lik_u(u: np.ndarray, obs: Observation, params: Params,
     mean = np.exp(u) * obs.exposure
     if obs.reading != "total":  # events at the end of quiet watched time: a density in time
         return obs.low * u - mean if obs.low else -mean
+    if obs.scatter > 0:  # a Gamma factor on the mean (a rate's walk): negative binomial
+        return log_nbinom_interval(mean, obs.low, obs.high, scatter_dispersion(obs.scatter))
     if obs.is_point:
         y = obs.low
         return y * np.log(mean) - mean - special.gammaln(y + 1)
@@ -91,7 +96,7 @@ def log_lik_u(u: np.ndarray, obs: Observation, params: Params,
 
 def closed_form(params: Params, observations: Sequence[Observation]) -> float | None:
     """Exact log marginal likelihood of exact, tempered observations; ``None`` if censored."""
-    if any(o.is_censored for o in observations):
+    if any(o.is_censored or o.scatter > 0 for o in observations):
         return None
     alpha, beta = params
     r = np.array([o.reliability for o in observations])
@@ -134,7 +139,8 @@ def features(obs: Observation) -> list[tuple[float, float]]:
     """Each finite bound's place ``log(bound / t)`` and width ``1 / sqrt(bound + 1)``."""
     if obs.exposure <= 0:
         return []
-    return [(math.log(max(bound, 0.5) / obs.exposure), 1.0 / math.sqrt(bound + 1.0))
+    extra = scatter_dispersion(obs.scatter)
+    return [(math.log(max(bound, 0.5) / obs.exposure), math.sqrt(1.0 / (bound + 1.0) + extra))
             for bound in {obs.low, obs.high} if math.isfinite(bound) and bound > 0]
 
 
@@ -146,8 +152,11 @@ def _upper_point(post: ParameterPosterior, months: float) -> float:
     if post.method == "closed form":
         a, b = post.conjugate
         return float(stats.nbinom.isf(TAIL, a, b / (b + months)))
-    top = post.nodes[post.weights > TAIL * 1e-3].max()
-    return float(stats.poisson.isf(TAIL, math.exp(top) * months))
+    top = math.exp(post.nodes[post.weights > TAIL * 1e-3].max()) * months
+    phi = predictive_dispersion(post)
+    if phi > 0:
+        return float(stats.nbinom.isf(TAIL, 1 / phi, 1 / (1 + phi * top)))
+    return float(stats.poisson.isf(TAIL, top))
 
 
 def bin_edges(upper: float) -> np.ndarray:
@@ -355,7 +364,8 @@ class GammaPoisson(Family):
         if post.method == "closed form":
             a, b = post.conjugate
             return float(nbinom_interval(low, high, a, b / (b + months)))
-        values = count_interval(np.exp(post.nodes) * months, low, high, post.dispersion)
+        values = count_interval(np.exp(post.nodes) * months, low, high,
+                                predictive_dispersion(post))
         return float(np.sum(post.weights * np.nan_to_num(values)))
 
     def cdf(self, post: ParameterPosterior, x: np.ndarray, months: float,
@@ -366,8 +376,8 @@ class GammaPoisson(Family):
             a, b = post.conjugate
             return stats.nbinom.cdf(x, a, b / (b + months))
         mean = np.exp(post.nodes)[:, None] * months
-        if post.dispersion > 0:
-            size = 1.0 / post.dispersion
+        if (phi := predictive_dispersion(post)) > 0:
+            size = 1.0 / phi
             return post.weights @ stats.nbinom.cdf(x[None, :], size, size / (size + mean))
         return post.weights @ special.gammaincc(x[None, :] + 1, mean)
 

@@ -68,8 +68,12 @@ def _log_scale(value: float, exposure: float) -> float:
 
 
 def log_lik_u(u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
-    """Log likelihood of one observation on a grid of ``u``."""
-    noise = params[2]
+    """Log likelihood of one observation on a grid of ``u``.
+
+    A rate's walk (``obs.scatter``, the variance of the log factor it puts on the period's
+    amount) adds to the reporting noise's variance.
+    """
+    noise = math.sqrt(params[2] ** 2 + obs.scatter)
     if obs.is_point:
         x = _log_scale(obs.low, obs.exposure)
         return -0.5 * ((x - u) / noise) ** 2 - np.log(noise) - 0.5 * _LOG_2PI
@@ -92,7 +96,7 @@ def log_normal_interval(z_lo: np.ndarray, z_hi: np.ndarray) -> np.ndarray:
 
 def closed_form(params: Params, observations: Sequence[Observation]) -> float | None:
     """Exact log marginal likelihood of exact, tempered observations; ``None`` if censored."""
-    if any(o.is_censored for o in observations):
+    if any(o.is_censored or o.scatter > 0 for o in observations):
         return None
     mu0, sigma0, noise = params
     r = np.array([o.reliability for o in observations])
@@ -226,7 +230,7 @@ class NormalLogNormal(Family):
             scale = math.hypot(sigma, noise)
             return float(np.exp(log_normal_interval((log_lo - log_t - mu) / scale,
                                                     (log_hi - log_t - mu) / scale)))
-        noise = post.prior[2]
+        noise = math.sqrt(post.prior[2] ** 2 + post.scatter)
         values = np.exp(log_normal_interval((log_lo - log_t - post.nodes) / noise,
                                             (log_hi - log_t - post.nodes) / noise))
         return float(np.sum(post.weights * np.nan_to_num(values)))
@@ -240,7 +244,8 @@ class NormalLogNormal(Family):
         if post.method == "closed form":
             mu, sigma, noise = post.conjugate
             return special.ndtr((log_x - mu) / math.hypot(sigma, noise))
-        return post.weights @ special.ndtr((log_x[None, :] - post.nodes[:, None]) / post.prior[2])
+        noise = math.sqrt(post.prior[2] ** 2 + post.scatter)
+        return post.weights @ special.ndtr((log_x[None, :] - post.nodes[:, None]) / noise)
 
     def watch_bins(self, posts: Sequence[ParameterPosterior], months: float,
                    signals: int) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -252,7 +257,7 @@ class NormalLogNormal(Family):
                 scales.append(math.hypot(p.conjugate[1], p.conjugate[2]))
             else:
                 centres += [p.nodes.min(), p.nodes.max()]
-                scales.append(p.prior[2])
+                scales.append(math.sqrt(p.prior[2] ** 2 + p.scatter))
         span = 9 * max(scales)
         log_edges = np.linspace(min(centres) - span, max(centres) + span, AMOUNT_BINS)
         edges = np.exp(log_edges + math.log(months))

@@ -48,6 +48,10 @@ class Observation:
         The period in months since 2000-01-01 (``end`` after its last day); for ``events``
         the quiet watched time before the event and the event's day. Read when rates may
         wander (:mod:`toolkit.model.trajectory`); NaN when unknown.
+    scatter : float
+        Variance of the log of a factor on the rate over the period, from a rate's random
+        walk (:meth:`toolkit.model.trajectory.Drift.scatter`); 0 without one. Totals read
+        it (counts as negative binomial, amounts as added log variance).
     """
 
     item_id: str
@@ -62,6 +66,7 @@ class Observation:
     log_ref: float = math.nan
     start: float = math.nan
     end: float = math.nan
+    scatter: float = 0.0
 
     @property
     def weightless(self) -> bool:
@@ -89,7 +94,7 @@ class Observation:
     @property
     def conjugate(self) -> bool:
         """Whether the item keeps a conjugate update: exact, and tempered or fully reliable."""
-        return self.is_point and not self.mixed
+        return self.is_point and not self.mixed and self.scatter <= 0
 
     @property
     def mixed(self) -> bool:

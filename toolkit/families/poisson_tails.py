@@ -1,4 +1,4 @@
-"""Poisson interval probabilities that stay accurate in the far tails (NumPy and PyTensor).
+"""Poisson (and negative-binomial) interval probabilities accurate in the far tails.
 
 A tempered likelihood ``p ** r`` of a strongly contradicted range must not drop to
 ``-inf``, so where ``P(low <= Y <= high)`` underflows a double the tails are computed in
@@ -9,10 +9,13 @@ one the PyMC engine's NUTS target and importance sampler share.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import special, stats
+
+if TYPE_CHECKING:
+    from toolkit.families.posterior import ParameterPosterior
 
 
 def log_interval_probability(mean: np.ndarray, low: float, high: float,
@@ -168,6 +171,83 @@ def nbinom_interval(low: float, high: float, size: Any, p: Any) -> Any:
         return stats.nbinom.sf(low - 1, size, p)
     return stats.nbinom.cdf(high, size, p) - (stats.nbinom.cdf(low - 1, size, p)
                                               if low > 0 else 0.0)
+
+
+def log_nbinom_interval(mean: np.ndarray, low: float, high: float,
+                        phi: float) -> np.ndarray:
+    """``log P(low <= Y <= high)`` for a negative binomial ``Y`` of ``mean`` and dispersion ``phi``.
+
+    ``Y`` is Poisson given a Gamma factor of mean 1 and variance ``phi`` on its mean
+    (variance ``mean + phi mean^2``). Tails come from the regularized incomplete beta
+    (``P(Y >= k) = I_q(k, 1/phi)``, ``q = mean / (mean + 1/phi)``) on the side away from the
+    mean; where a tail underflows a double, from its leading term ``pmf(k) / (1 - ratio)``
+    (the pmf's ratio at ``k`` bounds the geometric series of later terms).
+    """
+    mean = np.asarray(mean, dtype=float)
+    size = 1.0 / phi
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        log_q = np.log(mean) - np.log(size + mean)  # log(1 - p), p the success probability
+        log_p = -np.log1p(mean / size)
+        if low == high:
+            return _nb_log_pmf(low, size, log_p, log_q)
+        out = np.zeros_like(mean)
+        upper = mean < low
+        lower = ~upper & (mean > high)
+        middle = ~(upper | lower)
+        if upper.any():  # P(Y >= low) - P(Y >= high + 1)
+            whole = _nb_log_tail(low, size, log_p[upper], log_q[upper], True)
+            part = (_nb_log_tail(high + 1, size, log_p[upper], log_q[upper], True)
+                    if math.isfinite(high) else -np.inf)
+            out[upper] = whole + np.log1p(-np.exp(part - whole))
+        if lower.any():  # P(Y <= high) - P(Y <= low - 1)
+            whole = _nb_log_tail(high, size, log_p[lower], log_q[lower], False)
+            part = (_nb_log_tail(low - 1, size, log_p[lower], log_q[lower], False)
+                    if low > 0 else -np.inf)
+            out[lower] = whole + np.log1p(-np.exp(part - whole))
+        if middle.any():
+            p = np.exp(log_p[middle])
+            top = special.betainc(size, high + 1, p) if math.isfinite(high) else 1.0
+            bottom = special.betainc(size, low, p) if low > 0 else 0.0
+            out[middle] = np.log(np.clip(top - bottom, 1e-300, None))
+    return np.where(np.isnan(out), -np.inf, out)
+
+
+def _nb_log_pmf(k: float, size: float, log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    return (special.gammaln(k + size) - special.gammaln(size) - special.gammaln(k + 1)
+            + size * log_p + (k * log_q if k else 0.0))
+
+
+def _nb_log_tail(k: float, size: float, log_p: np.ndarray, log_q: np.ndarray,
+                 upper: bool) -> np.ndarray:
+    """``log P(Y >= k)`` (``upper``, ``k >= 1``) or ``log P(Y <= k)`` of the negative binomial."""
+    if upper:
+        value = np.log(special.betainc(k, size, np.exp(log_q)))
+        ratio = np.exp(np.log((k + size) / (k + 1)) + log_q)  # pmf(k + 1) / pmf(k)
+    else:
+        value = np.log(special.betainc(size, k + 1, np.exp(log_p)))
+        ratio = np.exp(np.log(k / (k - 1 + size)) - log_q) if k > 0 else np.zeros_like(log_q)
+    far = ~np.isfinite(value) | (value < _LOG_TINY)
+    if far.any():
+        lead = _nb_log_pmf(k, size, log_p[far], log_q[far])
+        value[far] = lead - np.log1p(-np.clip(ratio[far], 0.0, 1.0 - 1e-12))
+    return value
+
+
+def scatter_dispersion(scatter: float) -> float:
+    """The negative-binomial ``phi`` of a Gamma factor whose log has variance ``scatter``.
+
+    ``phi = exp(scatter) - 1``: the relative variance of a log-normal factor of mean 1 with
+    that log variance, which the Gamma factor of mean 1 matches.
+    """
+    return math.expm1(scatter)
+
+
+def predictive_dispersion(post: ParameterPosterior) -> float:
+    """The negative-binomial ``phi`` of a window's total given the rate (0: Poisson).
+
+    The PyMC engine's ``dispersion`` or a rate's walk over the window (``scatter``).
+    """
+    return post.dispersion if post.dispersion > 0 else scatter_dispersion(post.scatter)
 
 
 def safe_log(ops: Any, p: Any) -> Any:

@@ -31,6 +31,9 @@ class ParameterPosterior:
     dispersion : float
         Negative-binomial dispersion ``phi`` of a count given its rate (PyMC engine's
         extension: variance ``mean + phi mean^2``); 0 is the Poisson.
+    scatter : float
+        Variance of the log of a factor a rate's walk puts on the window's total
+        (:meth:`toolkit.model.trajectory.Drift.scatter`); 0 without a walk.
     """
 
     kind: str
@@ -40,6 +43,7 @@ class ParameterPosterior:
     nodes: np.ndarray | None = None
     weights: np.ndarray | None = None
     dispersion: float = 0.0
+    scatter: float = 0.0
 
     @property
     def family(self) -> Family:

@@ -221,7 +221,8 @@ def indicator_posteriors(
             nodes, weights = slope_posterior_nodes(family_for(kind), prior, own, drift,
                                                    start, end)
             out[scenario] = ParameterPosterior(kind, tuple(prior), "quadrature",
-                                               nodes=nodes, weights=weights)
+                                               nodes=nodes, weights=weights,
+                                               scatter=drift.scatter(start, end))
         else:
             out[scenario] = parameter_posterior(kind, prior, own)
     return out

@@ -9,11 +9,13 @@ trail), and the slope is then integrated against its Normal prior by the trapezo
 The slope grid spans +-8 prior standard deviations and is zoomed in on the full evidence's
 posterior bulk (evidence spread over years can pin the slope far more tightly than the
 prior). A path without wander has the one slope 0. Every prefix is accepted on its own
-error estimate (:func:`toolkit.inference.quadrature.log_trapezoid`).
+error estimate (:func:`toolkit.inference.quadrature.log_trapezoid`). A rate's ``walk``
+enters each total as its scatter (:func:`with_scatter`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +38,14 @@ DROP = 25.0
 LEVEL_TOL = 1e-6
 #: A bulk narrower than this many uniform steps gets its own patch (as spikes do).
 NARROW = 3.0
+
+
+def with_scatter(drift: Drift, observations: Sequence[Observation]) -> list[Observation]:
+    """Totals with the scatter of the rate's walk over their periods (others unchanged)."""
+    if drift.walk <= 0:
+        return list(observations)
+    return [dataclasses.replace(o, scatter=drift.scatter(o.start, o.end))
+            if o.reading == "total" else o for o in observations]
 
 
 def _offsets(family: Family, drift: Drift, slopes: np.ndarray,
@@ -172,6 +182,7 @@ def slope_prefix_log_marginals(family: Family, params: tuple[float, ...],
     grid over such an integrand, not on a union of grids of different spacing).
     """
     n = len(observations)
+    observations = with_scatter(drift, observations)
     if not drift.wanders:  # a path alone: one slope, 0
         return _level_integrals(family, params, observations, drift, np.zeros(1),
                                 list(range(n)))[:, 0]
@@ -210,6 +221,7 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
     through the rate averaged over that window.
     """
     sigma = drift.sigma
+    observations = with_scatter(drift, observations)
     slopes = np.linspace(-REACH * sigma, REACH * sigma, SLOPE_POINTS) if drift.wanders \
         else np.zeros(1)
     if observations and drift.wanders:
@@ -251,4 +263,4 @@ def slope_posterior_nodes(family: Family, params: tuple[float, ...],
     return nodes[keep], weights[keep] / weights[keep].sum()
 
 
-__all__ = ["slope_posterior_nodes", "slope_prefix_log_marginals"]
+__all__ = ["slope_posterior_nodes", "slope_prefix_log_marginals", "with_scatter"]

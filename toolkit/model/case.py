@@ -33,7 +33,7 @@ from toolkit.model.indicators import STANDARD_INDICATORS, Indicator
 from toolkit.model.priors import Expectation, Priors
 from toolkit.model.readings import is_logged_event, overlaps, read_observations
 from toolkit.model.sources import Claim, SourceDigest, load_sources
-from toolkit.model.trajectory import Drift, at_reference, drift_for, reference_month
+from toolkit.model.trajectory import Drift, at_reference, expectation_drift, reference_month
 from toolkit.model.watch import SPAN_HELP, Span, parse_spans
 
 
@@ -122,13 +122,12 @@ class Case:
 
     def drift(self, indicator: str, scenario: str) -> Drift | None:
         """How freely the rate of ``indicator`` wanders under ``scenario`` (``None``: not)."""
-        expectation = self.priors.expectations[indicator][scenario]
-        wander = expectation.wander if expectation.wander is not None else self.priors.wander
-        return drift_for(wander, self.priors.start, self.priors.horizon, expectation.path)
+        return expectation_drift(self.priors, self.priors.expectations[indicator][scenario],
+                                 self.indicators[indicator].family.takes_rates)
 
     @cached_property
     def changing_indicators(self) -> list[str]:
-        """Indicators whose rate changes over time (``wander``, ``path``), in file order."""
+        """Indicators whose rate changes over time (``wander``, ``walk``, ``path``), in order."""
         ids = self.priors.scenario_ids
         return [i for i in self.used_indicators if any(self.drift(i, k) for k in ids)]
 

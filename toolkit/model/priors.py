@@ -96,6 +96,7 @@ class Expectation(_Strict):
     rationale: str = Field(min_length=1)
     source: str | None = None
     wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
+    walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
     path: list[PathPoint] | None = Field(default=None, min_length=2, max_length=100)
 
     @model_validator(mode="after")
@@ -174,6 +175,7 @@ class Priors(_Strict):
     watch: dict[str, str | list[str]] = Field(default_factory=dict)
     reliability_reading: Literal["mixture", "tempered"] = "mixture"
     wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
+    walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
     @property
     def scenario_ids(self) -> list[str]:

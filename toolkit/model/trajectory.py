@@ -9,6 +9,16 @@ follows ``u + s (t - t0)`` with a slope ``s`` per year drawn from ``Normal(0, lo
 observation sees the rate averaged over its own period. Without ``wander`` the rate is one
 constant, as before.
 
+With ``walk: J`` the rate also strays from that line month by month, as a random walk in
+the log rate pinned at ``t0``: its change over a year lies within ``[1/J, J]`` with 90%
+probability (monthly steps of standard deviation ``log(J) / 1.645 / sqrt(12)``). The engines
+read the walk as *scatter*: an observation of ``[a, b]`` sees the rate times a factor whose
+log has the variance of the walk averaged over its period (:meth:`Drift.scatter`, exact for
+the Brownian walk), a Gamma factor of mean 1 for counts (negative-binomial totals) and a
+Normal addition to the log for amounts. Items are read as independent given the level and
+the slope: the walk's correlation between items close in time is not modelled (that needs
+the latent path of the PyMC engine). Shares (``signal``) do not read the walk.
+
 An expectation may also be a *path*: intervals at dates ("20-700 a month in 2023, 5-200 in
 2026"). The log of each interval's centre (the geometric mean of ``low`` and ``high``) is
 interpolated linearly in time between the points and held constant beyond the first and
@@ -71,16 +81,38 @@ class Drift:
     path : tuple of (month, g) pairs
         The path's shape: times and the log centre less that at ``t0``; empty for a
         constant expectation.
+    walk : float
+        Standard deviation of the log rate's random walk per month (0: no walk).
     """
 
     t0: float
     sigma: float
     path: tuple[tuple[float, float], ...] = ()
+    walk: float = 0.0
 
     @property
     def wanders(self) -> bool:
         """Whether the slope is integrated (``sigma > 0``)."""
         return self.sigma > 0
+
+    def scatter(self, start: float, end: float) -> float:
+        """Variance of the walk averaged over ``[start, end]`` (months; the walk is 0 at ``t0``).
+
+        With ``W`` a Brownian walk of variance ``walk**2 |t - t0|`` on each side of ``t0``
+        (the two sides independent), the mean of ``W`` over a period is Normal with this
+        variance: ``walk**2 (d1 + (d2 - d1) / 3)`` for a period ``[d1, d2]`` on one side,
+        and the two sides' ``d**3 / 3`` over the squared length for one that spans ``t0``.
+        A point in time (``start == end``) has ``walk**2 |t - t0|``.
+        """
+        if self.walk <= 0:
+            return 0.0
+        a, b = start - self.t0, end - self.t0
+        if b - a <= 0:
+            return self.walk ** 2 * abs(a)
+        if a >= 0 or b <= 0:
+            near, far = sorted((abs(a), abs(b)))
+            return self.walk ** 2 * (near + (far - near) / 3)
+        return self.walk ** 2 * (-a ** 3 / 3 + b ** 3 / 3) / (b - a) ** 2
 
     def shape(self, t: np.ndarray | float) -> np.ndarray:
         """The path's ``g(t)`` (0 without a path)."""
@@ -162,14 +194,32 @@ def path_shape(path: Sequence[Any], t0: float) -> tuple[tuple[float, float], ...
 
 
 def drift_for(wander: float | None, start: dt.date | None, horizon: dt.date,
-              path: Sequence[Any] | None = None) -> Drift | None:
-    """The time-aware model of an expectation (``None``: a constant rate)."""
-    if wander is None and not path:
+              path: Sequence[Any] | None = None, walk: float | None = None) -> Drift | None:
+    """The time-aware model of an expectation (``None``: a constant rate).
+
+    ``wander`` and ``walk`` are the priors' yearly factors (``W``, ``J`` in the module
+    docstring).
+    """
+    if wander is None and walk is None and not path:
         return None
     t0 = reference_month(start, horizon)
     sigma = math.log(wander) / Z90 if wander is not None else 0.0
-    return Drift(t0, sigma, path_shape(path, t0) if path else ())
+    step = math.log(walk) / Z90 / math.sqrt(12.0) if walk is not None else 0.0
+    return Drift(t0, sigma, path_shape(path, t0) if path else (), step)
 
 
-__all__ = ["EPOCH", "Drift", "at_reference", "drift_for", "log_sinhc", "months_since_epoch",
-           "path_interval", "path_shape", "reference_month"]
+def expectation_drift(priors: Any, expectation: Any, walks: bool = True) -> Drift | None:
+    """:func:`drift_for` of an expectation, its own ``wander``/``walk`` before the case's.
+
+    ``walks=False`` (shares) ignores ``walk``.
+    """
+    def setting(name: str) -> float | None:
+        own = getattr(expectation, name)
+        return own if own is not None else getattr(priors, name)
+
+    return drift_for(setting("wander"), priors.start, priors.horizon, expectation.path,
+                     setting("walk") if walks else None)
+
+
+__all__ = ["EPOCH", "Drift", "at_reference", "drift_for", "expectation_drift", "log_sinhc",
+           "months_since_epoch", "path_interval", "path_shape", "reference_month"]

@@ -213,7 +213,7 @@ def run_dynamic(
     ------
     CaseError
         If the horizon is before the as-of date, the ``dynamics:`` section is inconsistent,
-        a rate changes over time (``wander``, ``path``: not modelled here yet), or the
+        a rate changes over time (``wander``, ``walk``, ``path``: not modelled here yet), or the
         evidence is impossible under every regime.
     """
     started = time.perf_counter()
@@ -226,9 +226,9 @@ def run_dynamic(
     if moving:  # refuse rather than answer the constant-rate model
         more = f" and {len(moving) - 4} more" if len(moving) > 4 else ""
         raise CaseError([Problem(shown, None, "wander", "the dynamic model cannot yet read "
-                                 "rates that change over time ('wander' or a 'path'): "
+                                 "rates that change over time ('wander', 'walk' or a 'path'): "
                                  f"{', '.join(moving[:4])}{more}",
-                                 "use the static forecast, or remove 'wander' and 'path'")])
+                                 "use the static forecast, or remove 'wander', 'walk' and 'path'")])
     if horizon < as_of:
         raise CaseError([Problem("--horizon", None, "horizon",
                                  f"{horizon.isoformat()} is before the as-of date "

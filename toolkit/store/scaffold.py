@@ -29,8 +29,10 @@ reliability_reading: mixture
 watch:
   defense_commitment: since {start}
 # How freely true rates may drift from the expectations below: 'wander: 2' means a rate may
-# double or halve within a year (90%). Leave it out for constant rates (faster).
+# double or halve within a year (90%); 'walk: 1.3' lets it also stray month by month from
+# that trend, by up to x1.3 within a year (90%). Leave them out for constant rates (faster).
 # wander: 2
+# walk: 1.3
 
 # Mutually exclusive, exhaustive end states. Weights are relative (they need not sum to 1).
 scenarios:

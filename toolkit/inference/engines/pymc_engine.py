@@ -119,9 +119,9 @@ class PymcEngine:
         if wandering:
             raise CaseError([Problem(
                 case.paths.shown(case.paths.priors), None, "wander",
-                "the PyMC engine cannot yet read rates that change over time ('wander' or a "
-                f"'path'): {', '.join(wandering[:4])}; it would answer a constant-rate model",
-                "use the exact engine (--engine exact), or remove 'wander' and 'path'")])
+                "the PyMC engine cannot yet read rates that change over time ('wander', 'walk' "
+                f"or a 'path'): {', '.join(wandering[:4])}; it would answer a constant-rate model",
+                "use the exact engine (--engine exact), or remove 'wander', 'walk' and 'path'")])
         mixed = sorted({o.item_id for o in observations if needs_reference(o)})
         if mixed:
             raise CaseError([Problem(
