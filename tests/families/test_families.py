@@ -260,3 +260,27 @@ def test_tempered_contradicted_range_keeps_its_tail() -> None:
     expected = top + math.log(np.trapezoid(np.exp(log_f - top), u))
     assert math.isfinite(got)
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["amount", "count"])
+def test_scatter_widens_a_total_and_works_on_batched_posteriors(kind: str) -> None:
+    """A walk's scatter: amounts add it to the noise's variance, counts become negative
+    binomial; batched rows (the exact engine's references) give each row's own value."""
+    family = family_for(kind)
+    params = (math.log(100.0), 1.0, 0.2) if kind == "amount" else (2.0, 0.02)
+    obs = Observation("x", "i", 3.0, 200.0, 400.0, 1.0, scatter=0.05)
+    u = np.linspace(3.0, 6.0, 7)
+    if kind == "amount":
+        noise = math.sqrt(0.2**2 + 0.05)
+        want = np.log(stats.norm.cdf((math.log(400 / 3) - u) / noise)
+                      - stats.norm.cdf((math.log(200 / 3) - u) / noise))
+    else:
+        size = 1 / math.expm1(0.05)
+        p = size / (size + np.exp(u) * 3.0)
+        want = np.log(stats.nbinom.cdf(400, size, p) - stats.nbinom.cdf(199, size, p))
+    assert family.log_lik_u(u, obs, params) == pytest.approx(want, rel=1e-9)
+    rows = np.stack([u, u + 0.5])
+    columns = tuple(np.array([[p], [p]]) for p in params)
+    batched = family.log_posterior_u(rows, columns, [obs], include=np.ones((2, 1), bool))
+    for j in range(2):
+        assert batched[j] == pytest.approx(family.log_posterior_u(rows[j], params, [obs]))

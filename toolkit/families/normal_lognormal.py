@@ -73,7 +73,7 @@ def log_lik_u(u: np.ndarray, obs: Observation, params: Params) -> np.ndarray:
     A rate's walk (``obs.scatter``, the variance of the log factor it puts on the period's
     amount) adds to the reporting noise's variance.
     """
-    noise = math.sqrt(params[2] ** 2 + obs.scatter)
+    noise = params[2] if obs.scatter <= 0 else np.sqrt(np.square(params[2]) + obs.scatter)
     if obs.is_point:
         x = _log_scale(obs.low, obs.exposure)
         return -0.5 * ((x - u) / noise) ** 2 - np.log(noise) - 0.5 * _LOG_2PI
