@@ -6,6 +6,8 @@
 * ``exact_ms_median`` / ``exact_ms_median_tempered`` - the exact engine on the bundled
   case, reliability read as a mixture (default) or tempered
 * ``exact_3000_items_s`` - a 3,000-row event log of one watched indicator, with its trail
+* ``exact_wander_s`` / ``exact_wander_walk_s`` - the bundled case with ``wander: 2``, and
+  with ``walk: 1.3`` as well (median of 3)
 * ``far_tail_ms_max`` - the slowest Poisson log likelihood of a far bound (``>= 1e9``,
   ``>= 1e12``, ``<= 3``) on a 2,049-point grid of means; ``far_bound_forecast_ms_max`` - the
   slowest exact forecast of the bundled case with one such item added
@@ -65,6 +67,13 @@ def exact_ms(case, repeats: int = 50) -> float:
         run_forecast(case, engine="exact", seed=1)
         times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)
+
+
+def changing_s(extra: str, repeats: int = 3) -> float:
+    """Median seconds of an exact forecast of the bundled case with ``extra`` priors text."""
+    text = (REPO / "priors" / f"{CASE}.yaml").read_text(encoding="utf-8")
+    case = load_case(REPO, CASE, priors_text=text + extra)
+    return exact_ms(case, repeats) / 1000
 
 
 def exact_many_items_s(items: int = 3000) -> float:
@@ -197,6 +206,8 @@ def main() -> None:
     out: dict[str, object] = {"exact_ms_median": exact_ms(load_case(REPO, CASE))}
     out["exact_ms_median_tempered"] = exact_ms(tempered_case())
     out["exact_3000_items_s"] = exact_many_items_s()
+    out["exact_wander_s"] = changing_s("\nwander: 2\n")
+    out["exact_wander_walk_s"] = changing_s("\nwander: 2\nwalk: 1.3\n")
     out["far_tail_ms_max"], out["far_bound_forecast_ms_max"] = far_tails()
     case = tempered_case()
     fresh = [first_forecast_s() for _ in range(args.fresh)]
