@@ -154,15 +154,15 @@ def test_without_evidence_the_prior_carries_forward(bundled_case, dynamic):
     assert early.to_dict()["timeline"][0]["evidence"] == []
 
 
-def test_rates_that_change_over_time_are_refused_not_read_as_constant(bundled_case):
+@pytest.mark.parametrize("extra", ["\nwander: 2\n", "\nwalk: 1.3\n"])
+def test_rates_that_change_over_time_are_refused_not_read_as_constant(bundled_case, extra):
     from toolkit.core.errors import CaseError
     from toolkit.model.case import load_case
 
     text = bundled_case.paths.priors.read_text(encoding="utf-8")
-    wandering = load_case(bundled_case.paths.root, bundled_case.name,
-                          priors_text=text + "\nwander: 2\n")
+    wandering = load_case(bundled_case.paths.root, bundled_case.name, priors_text=text + extra)
     with pytest.raises(CaseError) as caught:
         run_dynamic(wandering, as_of=dt.date(2026, 6, 1))
     problem = caught.value.problems[0]
     assert "cannot yet read rates that change over time" in problem.message
-    assert "drone_supply" in problem.message and "remove 'wander'" in problem.fix
+    assert "drone_supply" in problem.message and "remove 'wander', 'walk'" in problem.fix

@@ -185,8 +185,13 @@ def test_pymc_refuses_what_it_cannot_yet_read(case_root: Path) -> None:
     priors.write_text(text + "\nreliability_reading: tempered\n", encoding="utf-8")
     result = runner.invoke(main, args)
     assert result.exit_code == 2
-    assert "cannot yet read rates that change over time ('wander' or a 'path'): drone_supply" \
-        in result.output
+    refusal = "cannot yet read rates that change over time ('wander', 'walk' or a 'path')"
+    assert f"{refusal}: drone_supply" in result.output
+    priors.write_text(priors.read_text(encoding="utf-8").replace(
+        "{path: [{at: 2023, low: 20, high: 700}, {at: 2026, low: 5, high: 200}],",
+        "{low: 20,  high: 700,") + "\nwalk: 1.3\n", encoding="utf-8")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and f"{refusal}: drone_supply" in result.output
 
 
 def test_a_sub_period_total_inside_a_reported_total_is_read_with_it(case_root: Path) -> None:
