@@ -116,6 +116,10 @@ def test_prior_baseline_is_the_forecast_without_evidence(bundled_case, questions
 def test_rolling_steps_monthly_and_matches_single_backtests(bundled_case, questions):
     assert add_month(dt.date(2024, 1, 31)) == dt.date(2024, 2, 29)
     assert add_month(dt.date(2024, 12, 15)) == dt.date(2025, 1, 15)
+    assert add_month(dt.date(2024, 1, 31), 14) == dt.date(2025, 3, 31)
+    month_ends = rolling_dates(questions, dt.date(2024, 1, 31), dt.date(2024, 5, 1))
+    assert month_ends == [dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 31),
+                          dt.date(2024, 4, 30)]  # each from the start: no drift to the 28th
     dates = rolling_dates(questions, dt.date(2023, 7, 1), dt.date(2023, 12, 1))
     assert dates == [dt.date(2023, m, 1) for m in range(7, 13)]
     assert rolling_dates(questions)[0] == dt.date(2023, 7, 1)

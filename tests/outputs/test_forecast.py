@@ -104,6 +104,25 @@ def test_headline_is_decision_ready(bundled_case: Case) -> None:
     assert "likelihood ratio" in headline and headline.endswith(".")
 
 
+def test_the_headline_says_which_way_the_forecast_moved_not_the_largest_item(
+        bundled_case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario that rose overall is "up from" its prior even when its largest single move
+    went down; the interval reads "a to b", never ">99%->99%"."""
+    from toolkit.outputs.forecast import Forecast
+
+    forecast = run_forecast(bundled_case)
+    k = int(np.argmax(forecast.probabilities))
+    assert forecast.probabilities[k] > forecast.prior[k]
+    fall = {"scenario": forecast.scenario_ids[k], "change": -0.2, "item": "E99",
+            "from": 0.9, "to": 0.7, "likelihood_ratio": 0.4, "indicator": "x"}
+    monkeypatch.setattr(Forecast, "drivers", lambda self, top=10: [fall])
+    headline = forecast.headline()
+    assert f"up from {percent(forecast.prior[k])} before the evidence" in headline
+    assert "E99 (90% to 70%" in headline
+    lo, hi = forecast.intervals[k]
+    assert f"interval {percent(lo)} to {percent(hi)})" in headline
+
+
 def test_zero_weight_scenario(bundled_case: Case) -> None:
     weights = np.array([0.0, 0.5, 0.5])
     forecast = run_forecast(bundled_case, weights=weights)

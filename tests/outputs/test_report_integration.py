@@ -193,7 +193,7 @@ def test_report_dynamic_flag_adds_the_timeline(questions_root, tmp_path, monkeyp
     assert 'id="chart-timeline"' in page
     line = re.search(r'<p class="dynamic">(.*?)</p>', page).group(1)
     assert "horizon month 2023-08" in line
-    assert "70% (60%-80%)" in line and "20% (10%-30%)" in line
+    assert "70% (60% to 80%)" in line and "20% (10% to 30%)" in line
     assert f"{stem}-timeline.svg" in result.output
 
 

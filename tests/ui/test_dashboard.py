@@ -338,3 +338,7 @@ def test_indicator_picker_lists_the_most_diagnostic_first(dash):
     assert spreads == sorted(spreads, reverse=True) and spreads[0] > 0
     dash.expectations.picker.value = "financing"
     assert dash.expectation_inputs[("financing", "drift")].box in dash.expectations.panel.children
+
+
+def test_the_summary_never_shows_a_nonzero_probability_as_zero() -> None:
+    assert [pct(p) for p in (0.0004, 0.3141, 0.99971)] == ["<0.1%", "31.4%", ">99.9%"]

@@ -227,9 +227,11 @@ def backtest(
     )
 
 
-def add_month(day: dt.date) -> dt.date:
-    """The same day of the next month (clipped to the month's last day)."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+def add_month(day: dt.date, months: int = 1) -> dt.date:
+    """The same day ``months`` months later (clipped to that month's last day)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -245,9 +247,9 @@ def rolling_dates(questions: QuestionSet, start: dt.date | None = None,
     if end is None:
         ends = [q.resolved_on or q.window.end for q in qs]
         end = min(max(ends), dt.date.today())
-    dates = [start]
-    while add_month(dates[-1]) <= end:
-        dates.append(add_month(dates[-1]))
+    dates = [start]  # each counted from the start: 01-31, 02-28, 03-31 (not 03-28)
+    while add_month(start, len(dates)) <= end:
+        dates.append(add_month(start, len(dates)))
     return dates
 
 

@@ -43,7 +43,7 @@ from toolkit.model.evidence import EvidenceItem
 from toolkit.model.priors import Dynamics
 from toolkit.outputs.dynamic_summary import METHOD, to_dict
 from toolkit.outputs.forecast import default_seed
-from toolkit.outputs.language import NOT_CONVERGED_NOTE, estimative_word, percent
+from toolkit.outputs.language import NOT_CONVERGED_NOTE, estimative_word, percent, percent_range
 
 Progress = Callable[[str, float], None]
 
@@ -149,9 +149,9 @@ class DynamicForecast:
         sentence = (
             f"In {self.months[-1]} (horizon) {self.labels[k]} is "
             f"{estimative_word(self.probabilities[k])} ({percent(self.probabilities[k])}, "
-            f"{percent(lo)}-{percent(hi)}); {self.labels[self.target]} in at least one month "
+            f"{percent_range(lo, hi)}); {self.labels[self.target]} in at least one month "
             f"from {self.months[self.as_of_row]} to the horizon: {percent(p_reach)} "
-            f"({percent(r_lo)}-{percent(r_hi)}); in {self.months[self.as_of_row]} the most "
+            f"({percent_range(r_lo, r_hi)}); in {self.months[self.as_of_row]} the most "
             f"probable regime is {self.labels[now]} ({percent(self.current[now])})"
         )
         if not self.converged:

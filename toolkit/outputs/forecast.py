@@ -26,7 +26,12 @@ from toolkit.inference.engines import EngineResult, get_engine
 from toolkit.model.case import Case
 from toolkit.model.evidence import EvidenceItem
 from toolkit.outputs.intervals import weight_intervals
-from toolkit.outputs.language import NOT_CONVERGED_NOTE, estimative_word, percent
+from toolkit.outputs.language import (
+    NOT_CONVERGED_NOTE,
+    estimative_word,
+    percent,
+    percent_range,
+)
 
 INTERVAL_MEANING = (
     "central credible interval of P(scenario | evidence) when the prior weights are held "
@@ -134,14 +139,16 @@ class Forecast:
         lo, hi = self.intervals[k]
         sentence = (
             f"{self.labels[k]} is {estimative_word(self.probabilities[k])} "
-            f"({percent(self.probabilities[k])}, {percent(lo)}-{percent(hi)})"
+            f"({percent(self.probabilities[k])}, interval {percent_range(lo, hi)})"
         )
         moves = [d for d in self.drivers(top=10) if d["scenario"] == self.scenario_ids[k]]
         if moves:
             d = moves[0]
-            direction = "up" if d["change"] > 0 else "down"
+            now, before = percent(self.probabilities[k]), percent(self.prior[k])
+            direction = "unchanged at" if now == before else (
+                "up from" if self.probabilities[k] > self.prior[k] else "down from")
             sentence += (
-                f", {direction} from {percent(self.prior[k])} before the evidence; the largest "
+                f", {direction} {before} before the evidence; the largest "
                 f"move was {d['item']} ({percent(d['from'])} to {percent(d['to'])}, "
                 f"likelihood ratio {d['likelihood_ratio']:.2g})"
             )

@@ -37,3 +37,18 @@ def percent(probability: float) -> str:
     if 0.995 < probability < 1:
         return ">99%"
     return f"{probability * 100:.0f}%"
+
+
+def percent_range(low: float, high: float) -> str:
+    """An interval as ``12% to 45%``; one figure when both ends read the same (``>99%``)."""
+    a, b = percent(low), percent(high)
+    return a if a == b else f"{a} to {b}"
+
+
+def percent_fine(probability: float) -> str:
+    """A probability with one decimal (``31.4%``), keeping '<0.1%' and '>99.9%' honest."""
+    if 0 < probability < 0.0005:
+        return "<0.1%"
+    if 0.9995 < probability < 1:
+        return ">99.9%"
+    return f"{probability * 100:.1f}%"

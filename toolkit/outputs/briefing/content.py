@@ -41,11 +41,6 @@ PYMC_PACKAGES = ("pymc", "pytensor", "arviz", "nutpie")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def interval_text(low: float, high: float) -> str:
-    """``2%-25%``, or one number when both ends round alike (``<1%``)."""
-    return percent(low) if percent(low) == percent(high) else f"{percent(low)}-{percent(high)}"
-
-
 @dataclass(frozen=True)
 class ScenarioRow:
     """One scenario's line in the summary table."""

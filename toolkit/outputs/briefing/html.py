@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from toolkit.outputs.briefing.content import Briefing, interval_text
-from toolkit.outputs.language import percent
+from toolkit.outputs.briefing.content import Briefing
+from toolkit.outputs.language import percent, percent_range
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _scenario_table(briefing: Briefing) -> list[str]:
         rows.append(
             f"<tr><td>{esc(row.label)}</td><td>{esc(row.word)}</td>"
             f'<td class="num">{percent(row.probability)}</td>'
-            f'<td class="num">{interval_text(row.low, row.high)}</td>'
+            f'<td class="num">{percent_range(row.low, row.high)}</td>'
             f'<td class="num">{percent(row.prior)}</td></tr>')
     rows += ["</tbody>", "</table>"]
     return rows

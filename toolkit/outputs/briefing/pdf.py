@@ -18,9 +18,9 @@ from matplotlib.textpath import TextToPath
 
 from toolkit import __version__
 from toolkit.core.atomic import atomic_path
-from toolkit.outputs.briefing.content import Briefing, interval_text
+from toolkit.outputs.briefing.content import Briefing
 from toolkit.outputs.charts.style import INK, MUTED, WARNING, chart_style
-from toolkit.outputs.language import percent
+from toolkit.outputs.language import percent, percent_range
 
 PAGE = (8.27, 11.69)  # A4 portrait, inches
 MARGIN = 0.75
@@ -148,7 +148,7 @@ def front_pages(briefing: Briefing) -> list[Figure]:
                  weight="bold")
     for row in briefing.scenarios:
         flow.columns([row.label, row.word, percent(row.probability),
-                      interval_text(row.low, row.high), percent(row.prior)], widths)
+                      percent_range(row.low, row.high), percent(row.prior)], widths)
     flow.space(0.1)
     flow.heading("Key drivers")
     if not briefing.drivers:

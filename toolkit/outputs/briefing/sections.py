@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from toolkit.outputs.language import percent
+from toolkit.outputs.language import percent, percent_range
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
@@ -114,7 +114,7 @@ def watch_note(entries: list[WatchEntry], months: float = 3.0) -> str:
 
 def dynamic_line(result: Any) -> str:
     """The dynamic model's horizon probabilities in one sentence (a ``DynamicForecast``)."""
-    parts = [f"{label} {percent(float(p))} ({percent(float(lo))}-{percent(float(hi))})"
+    parts = [f"{label} {percent(float(p))} ({percent_range(float(lo), float(hi))})"
              for label, p, (lo, hi) in zip(result.labels, result.probabilities,
                                            result.intervals, strict=True)]
     text = (f"Dynamic model (monthly regimes), probabilities in the horizon month "

@@ -18,7 +18,7 @@ from toolkit.outputs.charts.style import (
     wrap,
 )
 from toolkit.outputs.forecast import Forecast
-from toolkit.outputs.language import estimative_word, percent
+from toolkit.outputs.language import estimative_word, percent, percent_range
 
 
 @styled
@@ -54,7 +54,7 @@ def probability_chart(forecast: Forecast) -> Figure:
         errors[2][0].set_gid(f"interval-{forecast.scenario_ids[k]}")
         axis.plot(forecast.prior[k], position, marker="D", markersize=6, markerfacecolor="white",
                   markeredgecolor=INK, linestyle="none", zorder=4)
-        span = percent(lo) if percent(lo) == percent(hi) else f"{percent(lo)}-{percent(hi)}"
+        span = percent_range(lo, hi)
         label = f"{percent(p)} ({estimative_word(p)}; {span})"
         right = max(hi, p, float(forecast.prior[k])) + 0.025
         if right < 0.66:

@@ -13,7 +13,7 @@ import click
 from toolkit.core.jsonio import dumps
 from toolkit.model.case import Case
 from toolkit.outputs.dynamic_forecast import DynamicForecast, run_dynamic
-from toolkit.outputs.language import percent
+from toolkit.outputs.language import percent, percent_range
 
 #: Options of ``scenarios forecast`` that the dynamic model understands.
 SAMPLER_OPTIONS = ("draws", "tune", "chains", "cores")
@@ -79,12 +79,12 @@ def render_dynamic_table(forecast: DynamicForecast) -> str:
         lines.append(
             f"  {label:<{width}}  {percent(f.prior[k]):>5}  "
             f"{percent(f.static_probabilities[k]):>6}  {percent(f.current[k]):>12}  "
-            f"{percent(f.probabilities[k]):>16}  {percent(lo) + '-' + percent(hi):>12}")
+            f"{percent(f.probabilities[k]):>16}  {percent_range(lo, hi):>12}")
     p, lo, hi = f.reach
     lines += [
         "",
         f"{f.labels[f.target]} in at least one month from {now} to {end}: "
-        f"{percent(p)} ({percent(lo)}-{percent(hi)})",
+        f"{percent(p)} ({percent_range(lo, hi)})",
         "",
         f.headline(),
         "",

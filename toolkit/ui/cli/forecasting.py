@@ -13,7 +13,7 @@ from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
 from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.forecast import Forecast, run_forecast
-from toolkit.outputs.language import estimative_word, percent
+from toolkit.outputs.language import estimative_word, percent, percent_range
 from toolkit.store.runs import save_run
 from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
 
@@ -146,7 +146,7 @@ def render_table(forecast: Forecast, movers: int = 5) -> str:
         lo, hi = forecast.intervals[k]
         lines.append(
             f"  {label:<{width}}  {percent(forecast.prior[k]):>5}  {percent(p):>9}  "
-            f"{percent(lo) + '-' + percent(hi):>12}  {estimative_word(p)}"
+            f"{percent_range(lo, hi):>12}  {estimative_word(p)}"
         )
     lines += ["", forecast.headline()]
     if not forecast.converged:

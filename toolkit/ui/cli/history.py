@@ -9,7 +9,7 @@ import click
 
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
-from toolkit.outputs.language import percent
+from toolkit.outputs.language import percent, percent_range
 from toolkit.store.history import history_path, read_history
 from toolkit.store.runs import list_runs, load_run
 from toolkit.ui.cli.common import main, resolve_root, root_option, user_errors
@@ -89,5 +89,5 @@ def _show_run(root: Path, case: str, run_id: str, as_json: bool) -> None:
     for scenario in run.forecast["scenarios"]:
         lo, hi = scenario["interval"]
         click.echo(f"  {scenario['label']}: {percent(scenario['probability'])} "
-                   f"({percent(lo)}-{percent(hi)})")
+                   f"({percent_range(lo, hi)})")
     click.echo(run.message + ("." if not run.inputs_changed else ""))

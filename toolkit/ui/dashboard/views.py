@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from toolkit.outputs.forecast import Forecast
-from toolkit.outputs.language import estimative_word
+from toolkit.outputs.language import estimative_word, percent_fine
 
 #: Okabe-Ito palette, as in the exported charts; dashes keep lines apart in greyscale.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -28,8 +28,8 @@ def esc(text: Any) -> str:
 
 
 def pct(p: float) -> str:
-    """A probability as a percentage with one decimal (``31.4%``)."""
-    return f"{100 * float(p):.1f}%"
+    """A probability with one decimal (``31.4%``; ``<0.1%`` rather than ``0.0%``)."""
+    return percent_fine(float(p))
 
 
 def shorten(text: str, width: int) -> str:
