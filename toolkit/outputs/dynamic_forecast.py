@@ -110,8 +110,14 @@ class DynamicForecast:
 
     @property
     def horizon_row(self) -> int:
-        """Grid row of the horizon month (the last row)."""
-        return len(self.months) - 1
+        """Grid row of the horizon month.
+
+        The last row unless evidence runs past the horizon (an earlier ``--horizon`` than
+        the case's): the timeline then goes on to the evidence's last month.
+        """
+        year, month = (int(part) for part in self.months[0].split("-"))
+        row = (self.horizon.year - year) * 12 + self.horizon.month - month
+        return min(max(row, 0), len(self.months) - 1)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -132,8 +138,9 @@ class DynamicForecast:
     @property
     def reach(self) -> tuple[float, float, float]:
         """``(probability, low, high)`` of reaching the target regime by the horizon."""
-        band = self.reach_by_month
-        return float(band.mean[-1]), float(band.low[-1]), float(band.high[-1])
+        band = self.reach_by_month  # its rows are the timeline's last ones (from the as-of)
+        row = self.horizon_row - (len(self.months) - len(band.mean))
+        return float(band.mean[row]), float(band.low[row]), float(band.high[row])
 
     @property
     def converged(self) -> bool:
@@ -147,7 +154,7 @@ class DynamicForecast:
         p_reach, r_lo, r_hi = self.reach
         now = int(np.argmax(self.current))
         sentence = (
-            f"In {self.months[-1]} (horizon) {self.labels[k]} is "
+            f"In {self.months[self.horizon_row]} (horizon) {self.labels[k]} is "
             f"{estimative_word(self.probabilities[k])} ({percent(self.probabilities[k])}, "
             f"{percent_range(lo, hi)}); {self.labels[self.target]} in at least one month "
             f"from {self.months[self.as_of_row]} to the horizon: {percent(p_reach)} "
@@ -261,9 +268,10 @@ def run_dynamic(
     _, filtered = fw.forward(initial, transition, emissions)
     smooth = fw.smoothed(initial, transition, emissions)
     reach = 1.0 - fw.avoid_probability(initial, transition, emissions, prior.target, as_of_row)
-    derived = {f"horizon[{k}]": smooth[:, -1, k].reshape(chains, draws)
+    at = month_index(horizon) - first  # evidence may run on past the horizon
+    derived = {f"horizon[{k}]": smooth[:, at, k].reshape(chains, draws)
                for k in range(len(w))}
-    derived["reach"] = reach[:, -1].reshape(chains, draws)
+    derived["reach"] = reach[:, at - as_of_row].reshape(chains, draws)  # from the as-of
     diagnostics = chain_diagnostics(posterior, derived, METHOD)
     diagnostics.update(draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                        seconds=time.perf_counter() - started, **posterior.timing)
