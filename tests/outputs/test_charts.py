@@ -252,3 +252,16 @@ def test_inline_svg_is_standalone_markup(forecast):
     assert svg.startswith("<svg ") and svg.rstrip().endswith("</svg>")
     assert "http" not in svg and "<?xml" not in svg and "<!DOCTYPE" not in svg
     assert 'id="figure_1"' not in svg and 'id="chart-1-figure_1"' in svg
+
+
+def test_a_label_starting_with_an_underscore_stays_in_the_legend() -> None:
+    import matplotlib.pyplot as plt
+
+    from toolkit.outputs.charts.style import plain
+
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [0, 1], label=plain("_hidden scenario"))
+    axes.plot([0, 1], [1, 0], label=plain("cost $5"))
+    texts = [t.get_text() for t in axes.legend().get_texts()]
+    assert texts == ["\u200b_hidden scenario", r"cost \$5"]
+    plt.close(figure)

@@ -150,3 +150,20 @@ def test_command_line_starts_without_the_plotting_or_sampling_stack():
             "print(sorted(heavy & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_evidence_list_shows_escape_codes_in_notes_without_running_them(case_root: Path) -> None:
+    import csv
+
+    ledger = case_root / "evidence" / "russia-iran.csv"
+    with ledger.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["note"] = "\x1b[2J\x1b[31mred\x1b[0m"
+    with ledger.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = invoke("evidence", "list", "russia-iran", "--root", str(case_root))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "\\x1b[2J\\x1b[31mred\\x1b[0m" in result.output

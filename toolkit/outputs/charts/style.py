@@ -97,8 +97,13 @@ def styled[**P, R](draw: Callable[P, R]) -> Callable[P, R]:
 
 
 def plain(text: str) -> str:
-    """Make case-file text safe for matplotlib: ``$`` never starts mathtext."""
-    return str(text).replace("$", r"\$")
+    """Make case-file text safe for matplotlib.
+
+    ``$`` never starts mathtext, and a leading ``_`` (which hides a legend entry) is kept
+    visible behind a zero-width space.
+    """
+    text = str(text).replace("$", r"\$")
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def shorten(text: str, width: int) -> str:

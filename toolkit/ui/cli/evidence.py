@@ -17,6 +17,12 @@ def evidence_group() -> None:
     """List, add and retract evidence items."""
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escape codes) shown escaped, never run."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 @evidence_group.command("list")
 @click.argument("case")
 @click.option("--status", type=click.Choice(["all", "active", "retracted"]), default="all",
@@ -44,7 +50,7 @@ def list_command(case: str, status: str, as_json: bool, root: Path | None) -> No
     for i in items:
         click.echo(f"{i.id:<6} {i.reported_on.isoformat():<10} {i.indicator:<24} "
                    f"{i.value:>10} {i.unit:<12} {i.reliability_text:<4} {i.status:<9} "
-                   f"{i.note[:60]}")
+                   f"{printable(i.note)[:60]}")
     click.echo(f"{len(items)} item(s).")
 
 
