@@ -167,3 +167,22 @@ def test_evidence_list_shows_escape_codes_in_notes_without_running_them(case_roo
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output
     assert "\\x1b[2J\\x1b[31mred\\x1b[0m" in result.output
+
+
+@pytest.mark.parametrize(("args", "field", "message"), [
+    (["--level", "nan"], "--level", "not a probability from 0.5 to 0.99"),
+    (["--seed", "-1"], "--seed", "not in the range"),
+    (["--seed", str(2**80)], "--seed", "not in the range"),
+    (["--as-of", "2024-W01-1"], "--as-of", "not a date; write it as YYYY-MM-DD"),
+    (["--draws", "100"], "--draws", "the exact engine draws no samples, so it ignores --draws"),
+    (["--model", "dynamic", "--engine", "pymc"], "--engine", "always runs on PyMC"),
+    (["--model", "dynamic", "--no-save"], "--no-save", "is not saved under runs/"),
+    (["--engine", "pymc", "--dispersion", "drone_supply=inf"], "--dispersion", "finite PHI"),
+])
+def test_options_that_are_wrong_or_would_be_ignored_exit_2_before_any_work(
+        case_root: Path, args: list[str], field: str, message: str) -> None:
+    result = invoke("forecast", "russia-iran", "--root", str(case_root), *args)
+    assert result.exit_code == 2, result.output
+    assert field in result.output and message in result.output
+    assert "Traceback" not in result.output
+    assert not (case_root / "runs").exists()

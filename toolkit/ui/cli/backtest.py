@@ -11,7 +11,14 @@ import click
 from toolkit.core.jsonio import dumps
 from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.language import percent
-from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
+from toolkit.ui.cli.common import (
+    DATE,
+    SEED,
+    main,
+    open_case,
+    root_option,
+    user_errors,
+)
 
 if TYPE_CHECKING:  # the scoring stack is imported by the commands that use it
     from toolkit.outputs.backtest import Backtest, Rolling
@@ -33,7 +40,7 @@ def _engine_options(draws: int | None, chains: int | None) -> dict[str, Any]:
 @click.option("--rolling", is_flag=True, help="Step the as-of date monthly.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--engine", type=click.Choice(ENGINES), default="exact", show_default=True)
-@click.option("--seed", type=int, default=None, help="Random seed (PyMC engine).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (PyMC engine).")
 @click.option("--draws", type=click.IntRange(min=100), default=None, help="PyMC draws per chain.")
 @click.option("--chains", type=click.IntRange(min=1), default=None, help="PyMC chains.")
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path),

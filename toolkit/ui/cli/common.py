@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -78,9 +80,30 @@ class DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):  # no week dates, no 20240101
+                raise ValueError(value)
             return dt.date.fromisoformat(str(value))
         except ValueError:
             self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD", param, ctx)
 
 
+class LevelType(click.ParamType):
+    """A credible-interval probability from 0.5 to 0.99 (``nan`` refused)."""
+
+    name = "LEVEL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        """Parse the option value."""
+        try:
+            level = float(value)
+        except (TypeError, ValueError):
+            level = math.nan
+        if not 0.5 <= level <= 0.99:  # false for nan too
+            self.fail(f"{value!r} is not a probability from 0.5 to 0.99; e.g. 0.9", param, ctx)
+        return level
+
+
 DATE = DateType()
+LEVEL_TYPE = LevelType()
+#: Seeds are saved in the run history (SQLite integers): 0 to 2**63 - 1.
+SEED = click.IntRange(0, 2**63 - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ from toolkit.inference.engines.base import ENGINES
 from toolkit.outputs.forecast import Forecast, run_forecast
 from toolkit.outputs.language import estimative_word, percent, percent_range
 from toolkit.store.runs import save_run
-from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
+from toolkit.ui.cli.common import (
+    DATE,
+    LEVEL_TYPE,
+    SEED,
+    main,
+    open_case,
+    root_option,
+    user_errors,
+)
 
 
 @main.command("forecast")
@@ -25,9 +34,9 @@ from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_error
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="Use only evidence reported on or before this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=SEED, default=None,
               help="Random seed (default: derived from the case name).")
-@click.option("--level", type=click.FloatRange(0.5, 0.99), default=LEVEL, show_default=True,
+@click.option("--level", type=LEVEL_TYPE, default=LEVEL, show_default=True,
               help="Credible interval probability.")
 @click.option("--model", "model", type=click.Choice(("static", "dynamic")), default="static",
               show_default=True, help="static: one scenario throughout. dynamic: monthly "
@@ -56,6 +65,7 @@ def forecast_command(
     model, horizon = engine_options.pop("model"), engine_options.pop("horizon")
     no_save = engine_options.pop("no_save", False)
     dispersion = engine_options.pop("dispersion", ())
+    _refuse_what_does_not_apply(model, engine, engine_options, no_save, dispersion)
     if model == "dynamic":
         from toolkit.ui.cli.dynamic import dynamic_forecast
 
@@ -82,6 +92,26 @@ def forecast_command(
             click.echo(f"\nSaved run {run_id} (runs/{forecast.case}/{run_id}).")
 
 
+def _refuse_what_does_not_apply(model: str, engine: str, options: dict[str, Any],
+                                no_save: bool, dispersion: tuple[str, ...]) -> None:
+    """Options the chosen model or engine would silently ignore (CaseError, exit 2)."""
+    given = click.get_current_context().get_parameter_source
+    problems = []
+    if model == "dynamic":
+        ignored = [(name, why) for name, flag, why in (
+            ("--engine", given("engine").name != "DEFAULT", "always runs on PyMC"),
+            ("--dispersion", bool(dispersion), "reads counts as Poisson"),
+            ("--no-save", no_save, "is not saved under runs/")) if flag]
+        problems += [Problem(name, None, "--model", f"the dynamic model {why}, so it ignores "
+                             f"{name}", f"drop {name}") for name, why in ignored]
+    elif engine == "exact":
+        problems += [Problem(f"--{name}", None, "--engine", f"the exact engine draws no samples, "
+                             f"so it ignores --{name}", f"add --engine pymc or drop --{name}")
+                     for name in ("draws", "chains", "tune") if options.get(name) is not None]
+    if problems:
+        raise CaseError(problems)
+
+
 def _parse_dispersion(
     loaded: Any, given: tuple[str, ...] | None, engine: str
 ) -> dict[str, float] | None:
@@ -99,9 +129,10 @@ def _parse_dispersion(
         except ValueError:
             phi = -1.0
         indicator = loaded.indicators.get(name.strip())
-        if indicator is None or indicator.kind not in ("count", "occurrence") or not phi >= 0:
+        if indicator is None or indicator.kind not in ("count", "occurrence") \
+                or not 0 <= phi < math.inf:
             problems.append(Problem("--dispersion", None, text, "expected COUNT_INDICATOR=PHI "
-                                    "with PHI >= 0 and a count or occurrence indicator",
+                                    "with a finite PHI >= 0 and a count or occurrence indicator",
                                     "e.g. --dispersion drone_supply=0.5"))
         else:
             out[name.strip()] = phi

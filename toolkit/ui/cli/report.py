@@ -12,7 +12,14 @@ from toolkit.core.errors import display_path
 from toolkit.inference.engines.base import ENGINES
 from toolkit.model.case import Case
 from toolkit.outputs.forecast import run_forecast
-from toolkit.ui.cli.common import DATE, main, open_case, root_option, user_errors
+from toolkit.ui.cli.common import (
+    DATE,
+    SEED,
+    main,
+    open_case,
+    root_option,
+    user_errors,
+)
 
 #: The formats of :func:`toolkit.outputs.report.export_report` (kept here so that the command line
 #: starts without importing the plotting stack; a test checks they agree).
@@ -46,7 +53,7 @@ def run_dynamic_model(case: Case, as_of: dt.date, seed: int | None) -> Any:
 @click.option("--engine", type=click.Choice(ENGINES), default="exact", show_default=True)
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="Use only evidence reported on or before this date (default: today).")
-@click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option("--seed", type=SEED, default=None, help="Random seed.")
 @click.option("--force", is_flag=True,
               help="Replace files in OUT that a different run (inputs, engine, seed) wrote.")
 @click.option("--dynamic", is_flag=True,
