@@ -157,8 +157,18 @@ def test_periods_outside_the_case_window_are_refused(case_root: Path, row, field
                                                       message) -> None:
     with pytest.raises(CaseError) as caught:
         load_case(_case(case_root, [row]), "russia-iran")
-    (problem,) = caught.value.problems
+    problem = next(p for p in caught.value.problems if p.field == field)
     assert (problem.line, problem.field, problem.message) == (2, field, message)
+
+
+def test_a_report_dated_after_today_is_refused(case_root: Path) -> None:
+    later = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    row = f"X1,{later},2026-01-01,2026-01-31,drone_supply,5,drones,G02,B2,active"
+    with pytest.raises(CaseError) as caught:
+        load_case(_case(case_root, [row]), "russia-iran")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (2, "reported_on")
+    assert f"{later} is after today" in problem.message
 
 
 def test_pymc_refuses_what_it_cannot_yet_read(case_root: Path) -> None:
@@ -218,3 +228,14 @@ def test_crossing_periods_are_named_in_a_warning(case_root: Path) -> None:
     assert result.exit_code == 0
     assert ("warning: A1 and B1 (evidence rows 2 and 3) report overlapping periods of one "
             "indicator that the model cannot combine") in result.output
+
+
+@pytest.mark.parametrize("value", ["1e400", "2e15", ">=1e400"])
+def test_a_value_beyond_the_largest_total_is_refused_with_its_row(case_root: Path,
+                                                                  value: str) -> None:
+    row = f"X1,2026-02-01,2026-01-01,2026-01-31,drone_supply,{value},drones,G02,B2,active"
+    with pytest.raises(CaseError) as caught:
+        load_case(_case(case_root, [row]), "russia-iran")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (2, "value")
+    assert "beyond the largest total a value may state (1e+15)" in problem.message

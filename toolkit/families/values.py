@@ -49,9 +49,24 @@ class ParsedValue:
         return float(max(low, 0)), float(high)
 
 
+#: The largest total a value may state (far beyond any real count or amount; the Poisson
+#: tails are tested to 1e12). Larger numbers, and those a double cannot hold, are refused.
+MAX_TOTAL = 1e15
+
+
 def number(text: str) -> float:
-    """A number of the grammar (``1,200``, ``2.5``, ``1e6``) as a float."""
-    return float(text.replace(",", ""))
+    """A number of the grammar (``1,200``, ``2.5``, ``1e6``) as a float.
+
+    Raises
+    ------
+    ValueError
+        Above :data:`MAX_TOTAL` (``1e400`` included).
+    """
+    value = float(text.replace(",", ""))
+    if not value <= MAX_TOTAL:
+        raise ValueError(f"{text} is beyond the largest total a value may state "
+                         f"({MAX_TOTAL:g}); check the number")
+    return value
 
 
 def parse_quantity(text: str, what: str, whole: bool, extra: str = "") -> ParsedValue:

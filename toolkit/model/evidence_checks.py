@@ -6,6 +6,8 @@ ledger write); every problem is reported at once with its row, field and fix.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from toolkit.core.errors import Problem
 from toolkit.model.evidence import EvidenceItem, parse_value, to_observation, unit_factor
 from toolkit.model.indicators import Indicator
@@ -15,6 +17,10 @@ from toolkit.model.priors import Priors
 def _window_problems(item: EvidenceItem, priors: Priors, shown: str) -> list[Problem]:
     """An item's period against its report date and the case's window (start, horizon)."""
     out = []
+    if item.reported_on > dt.date.today():
+        out.append(Problem(shown, item.line, "reported_on", f"{item.reported_on} is after "
+                           f"today ({dt.date.today()}): a report cannot appear in the future",
+                           "give the date the report appeared"))
     if item.period_end > item.reported_on:
         out.append(Problem(shown, item.line, "period_end", f"{item.period_end} is after the "
                            f"report date {item.reported_on}: a report cannot count what has "
