@@ -7,6 +7,7 @@ other file of the case is valid. The expected messages are asserted verbatim.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,19 @@ KNOWN_INDICATORS = (
 )
 
 EXPECTED: dict[str, list[str]] = {
+    "huge_weight": [
+        f"{P}:40: scenarios[0].weight: Input should be less than or equal to 1000000000 "
+        "(got 1e+308). Fix: use a value within the limit (scenario weights are relative: "
+        "scale them down).",
+    ],
+    "huge_value": [
+        f"{E}:3: value: 1e400 is beyond the largest total a value may state (1e+15); check the "
+        "number. Fix: write a count value (see docs/formats.md).",
+    ],
+    "future_report": [
+        f"{E}:3: reported_on: 2099-01-01 is after today ({dt.date.today()}): a report cannot "
+        "appear in the future. Fix: give the date the report appeared.",
+    ],
     "negative_weight": [
         f"{P}:14: scenarios[0].weight: Input should be greater than or equal to 0 (got -0.25). "
         "Fix: use a value that is not negative.",

@@ -28,7 +28,7 @@ class Scenario(_Strict):
 
     id: Slug
     label: str = Field(min_length=1)
-    weight: float = Field(ge=0, allow_inf_nan=False)
+    weight: float = Field(ge=0, le=1e9, allow_inf_nan=False)  # relative; 1e308 would overflow
     description: str = ""
 
 
