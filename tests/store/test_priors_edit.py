@@ -168,3 +168,12 @@ def test_weights_round_trip(repo_root, weights):
     case = load_case(repo_root, CASE, priors_text=new)
     for scenario, wanted in zip(case.priors.scenarios, weights, strict=True):
         assert scenario.weight == pytest.approx(wanted, rel=1e-9, abs=1e-12)
+
+
+def test_a_weight_of_1e308_is_refused_and_the_file_is_untouched(case_root: Path) -> None:
+    priors = case_root / "priors" / f"{CASE}.yaml"
+    before = priors.read_bytes()
+    with pytest.raises(CaseError) as caught:
+        save_priors(case_root, CASE, weights={"drift": 1e308})
+    assert "less than or equal to 1000000000" in str(caught.value.problems[0])
+    assert priors.read_bytes() == before
