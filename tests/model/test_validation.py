@@ -37,6 +37,14 @@ KNOWN_INDICATORS = (
 )
 
 EXPECTED: dict[str, list[str]] = {
+    "long_note": [
+        f"{E}:19: note: has 10,001 characters; a note holds at most 10,000. Fix: shorten it, "
+        "and keep long texts in the seed digest.",
+    ],
+    "huge_note": [
+        f"{E}:19: note: a cell is longer than the CSV reader's limit (131,072 characters); rows "
+        "after it were not read. Fix: shorten it: a note holds at most 10,000 characters.",
+    ],
     "huge_weight": [
         f"{P}:40: scenarios[0].weight: Input should be less than or equal to 1000000000 "
         "(got 1e+308). Fix: use a value within the limit (scenario weights are relative: "

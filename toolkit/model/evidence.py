@@ -29,6 +29,8 @@ COLUMNS = (
 #: Columns a ledger may leave out: ``note`` and ``echo_of`` (the id of the item this row
 #: re-reports; the pair then counts once).
 OPTIONAL_COLUMNS = ("note", "echo_of")
+#: The longest note a row may hold (characters); long texts belong in the seed digests.
+MAX_NOTE = 10_000
 STATUSES = ("active", "retracted")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -190,6 +192,10 @@ def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]
 
 def _quote_problem(shown: str, line: int, exc: csv.Error) -> Problem:
     """A row whose quoted cell never closes (it would swallow every later row)."""
+    if "field larger than field limit" in str(exc):
+        return Problem(shown, line, "note", f"a cell is longer than the CSV reader's limit "
+                       f"({csv.field_size_limit():,} characters); rows after it were not read",
+                       f"shorten it: a note holds at most {MAX_NOTE:,} characters")
     return Problem(shown, line, "", f'a quote (") opens here and is never closed properly '
                    f"(the CSV reader stopped: {exc}); rows after it were not read",
                    'close the quote, or write a quote inside a quoted note as two ("")')
@@ -223,6 +229,9 @@ def _parse_row(cells: dict[str, str], line: int, shown: str) -> tuple[EvidenceIt
     except ValueError as exc:
         reliability = 0.0
         bad("reliability", str(exc), "use an Admiralty grade A1-F6 or a probability in [0, 1]")
+    if len(cells.get("note", "")) > MAX_NOTE:
+        bad("note", f"has {len(cells['note']):,} characters; a note holds at most "
+            f"{MAX_NOTE:,}", "shorten it, and keep long texts in the seed digest")
     status = cells["status"].strip().lower()
     if status not in STATUSES:
         bad("status", f"{cells['status']!r} is not a status", "use 'active' or 'retracted'")
