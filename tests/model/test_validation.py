@@ -37,6 +37,10 @@ KNOWN_INDICATORS = (
 )
 
 EXPECTED: dict[str, list[str]] = {
+    "deep_yaml": [
+        f"{P}: nests lists or mappings more than 50 levels deep. Fix: flatten it: case files "
+        "need a handful of levels (see docs/formats.md).",
+    ],
     "long_note": [
         f"{E}:19: note: has 10,001 characters; a note holds at most 10,000. Fix: shorten it, "
         "and keep long texts in the seed digest.",

@@ -154,12 +154,40 @@ def parse_yaml(text: str, shown: str) -> tuple[Any, list[Problem]]:
     except ValueError as exc:  # a scalar ruamel cannot construct (e.g. an impossible time)
         return None, [Problem(shown, None, "", f"holds a value YAML cannot read ({exc})",
                               "quote the value or correct it")]
+    except RecursionError:  # the parser recurses once per level of nesting
+        return None, [_too_deep(shown)]
+    if _depth(document) > MAX_DEPTH:
+        return None, [_too_deep(shown)]
     if document is None:
         return None, [Problem(shown, None, "", "is empty", "fill it in or run 'scenarios new'")]
     if not isinstance(document, CommentedMap):
         return None, [Problem(shown, 1, "", "must be a YAML mapping (key: value lines)",
                               "start the file with 'schema_version: 1'")]
     return document, []
+
+
+#: The deepest nesting of lists and mappings a case file may have (they need about 5).
+MAX_DEPTH = 50
+
+
+def _too_deep(shown: str) -> Problem:
+    return Problem(shown, None, "", f"nests lists or mappings more than {MAX_DEPTH} levels "
+                   "deep", "flatten it: case files need a handful of levels (see docs/formats.md)")
+
+
+def _depth(document: Any) -> int:
+    """How deeply lists and mappings nest in ``document`` (without recursion)."""
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack += [(v, level + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, level + 1) for v in node]
+    return deepest
 
 
 def check_schema_version(document: CommentedMap, shown: str) -> list[Problem]:
