@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +96,20 @@ def test_no_save_leaves_no_run(case_root):
                                        "--no-save"])
     assert result.exit_code == 0
     assert not (case_root / "runs").exists()
+
+
+def test_a_corrupt_history_exits_2_and_no_run_folder_is_left(case_root: Path) -> None:
+    from toolkit.ui.cli import main
+
+    runner = CliRunner()
+    args = ["forecast", "russia-iran", "--root", str(case_root)]
+    assert runner.invoke(main, args).exit_code == 0
+    history = case_root / "runs" / "history.sqlite"
+    history.write_bytes(b"not a database at all" * 100)
+    folders = sorted((case_root / "runs" / "russia-iran").iterdir())
+    for command in (args, ["history", "russia-iran", "--root", str(case_root)]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 2, result.output
+        assert "runs/history.sqlite: is not a readable run history" in result.output
+        assert "rename it to history.sqlite.broken" in result.output
+    assert sorted((case_root / "runs" / "russia-iran").iterdir()) == folders

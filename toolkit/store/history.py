@@ -12,6 +12,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from toolkit.core.errors import CaseError, Problem
+
 HISTORY_FILE = "history.sqlite"
 
 _SCHEMA = """
@@ -43,10 +45,27 @@ def history_path(root: Path | str) -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """Open the history (created if missing); :class:`CaseError` if it is not one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30)
-    connection.executescript(_SCHEMA)
+    try:
+        connection.executescript(_SCHEMA)
+        connection.execute("SELECT run_id, case_name, created, engine, seed, as_of, n_items, "
+                           "converged, scenario, label, position, prior, probability, "
+                           "interval_lo, interval_hi FROM forecasts LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        shown = f"{path.parent.name}/{path.name}"
+        raise CaseError([Problem(shown, None, "", f"is not a readable run history ({exc})",
+                                 f"move it aside (e.g. rename it to {path.name}.broken); the "
+                                 "next saved run starts a new one")]) from None
     return connection
+
+
+def check_history(path: Path | str) -> None:
+    """Raise :class:`CaseError` unless the history at ``path`` can be written (before a run)."""
+    with closing(_connect(Path(path))):
+        pass
 
 
 def record_run(path: Path | str, run_id: str, created: str, forecast: Any) -> int:

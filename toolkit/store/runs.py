@@ -33,7 +33,7 @@ from typing import Any
 from toolkit.core.atomic import write_text_atomic
 from toolkit.core.jsonio import dumps
 from toolkit.model.case import _hash
-from toolkit.store.history import history_path, record_run
+from toolkit.store.history import check_history, history_path, record_run
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
@@ -84,6 +84,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
     str
         The run id.
     """
+    check_history(history_path(root))  # a broken history stops the run before its folder
     now = dt.datetime.now(dt.UTC)
     run_id = new_run_id(now)
     parent = runs_dir(root, forecast.case)
