@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,3 +77,18 @@ def test_run_ids_are_unique_and_sorted_by_time(case_root, forecast):
     assert len(set(ids)) == 3
     assert list_runs(case_root, "russia-iran") == sorted(ids)
     assert len(read_history(history_path(case_root), "russia-iran")) == 3
+
+
+def test_a_truncated_manifest_is_a_damaged_run_not_a_traceback(case_root: Path) -> None:
+    from toolkit.core.errors import CaseError
+
+    forecast = run_forecast(load_case(case_root, "russia-iran"))
+    run_id = save_run(forecast, case_root)
+    manifest = case_root / "runs" / "russia-iran" / run_id / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8")[:100], encoding="utf-8")
+    with pytest.raises(CaseError) as caught:
+        load_run(case_root, "russia-iran", run_id)
+    problem = caught.value.problems[0]
+    assert problem.file == f"runs/russia-iran/{run_id}"
+    assert "is a damaged saved run (JSONDecodeError" in problem.message
+    assert f"delete the folder runs/russia-iran/{run_id}" in problem.fix

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core.atomic import write_text_atomic
+from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
 from toolkit.model.case import _hash
 from toolkit.store.history import check_history, history_path, record_run
@@ -198,10 +199,16 @@ def load_run(root: Path | str, case: str, run_id: str) -> SavedRun:
     path = runs_dir(root, case) / run_id
     if not (path / MANIFEST).exists():
         raise FileNotFoundError(f"no saved run {run_id!r} for case {case!r} under {root}")
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    forecast = json.loads((path / FORECAST).read_text(encoding="utf-8"))
-    return SavedRun(run_id, path, manifest, forecast, changed_inputs(root, case,
-                                                                     manifest["inputs"]))
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        forecast = json.loads((path / FORECAST).read_text(encoding="utf-8"))
+        changed = changed_inputs(root, case, manifest["inputs"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        shown = f"{RUNS_DIR}/{case}/{run_id}"
+        raise CaseError([Problem(shown, None, "", f"is a damaged saved run ({exc!r})",
+                                 f"delete the folder {shown} (its forecast can be rerun with "
+                                 "'scenarios forecast')")]) from None
+    return SavedRun(run_id, path, manifest, forecast, changed)
 
 
 def changed_inputs(root: Path, case: str, saved: dict[str, str]) -> dict[str, str]:
