@@ -182,3 +182,20 @@ def test_cli_rejects_unknown_formats(case_root, tmp_path):
                                        "--out", str(tmp_path), "--format", "png,docx"])
     assert result.exit_code == 2
     assert "docx" in result.output
+
+
+@pytest.mark.parametrize("kind", ["device", "file"])
+def test_an_out_that_is_not_a_folder_exits_2_before_any_work(case_root, tmp_path, kind):
+    from pathlib import Path
+
+    out = Path("/dev/null") if kind == "device" else tmp_path / "a-file"
+    if kind == "file":
+        out.write_text("keep me", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", "russia-iran", "--root", str(case_root),
+                                       "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert ("exists and is not a folder" if kind == "device" else "is a file") in result.output
+    assert not (case_root / "runs").exists()
+    if kind == "file":
+        assert out.read_text(encoding="utf-8") == "keep me"

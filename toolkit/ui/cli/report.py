@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from toolkit.core.errors import display_path
+from toolkit.core.errors import CaseError, Problem, display_path
 from toolkit.inference.engines.base import ENGINES
 from toolkit.model.case import Case
 from toolkit.outputs.forecast import run_forecast
@@ -72,6 +72,9 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     from toolkit.outputs.report import export_report
 
     loaded = open_case(root, case)
+    if out_dir.exists() and not out_dir.is_dir():  # e.g. /dev/null (click lets a device pass)
+        raise CaseError([Problem("--out", None, str(out_dir), "exists and is not a folder",
+                                 "give a folder to write the report into")])
     forecast = run_forecast(loaded, engine=engine, as_of=as_of, seed=seed)
     timeline = None
     if dynamic:
