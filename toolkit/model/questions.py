@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.validation import field_name, pydantic_problems
 from toolkit.core.yamlio import check_schema_version, line_of, load_yaml, to_plain
-from toolkit.families import family_for
+from toolkit.families import family_for, values
 from toolkit.families.observation import DAYS_PER_MONTH
 from toolkit.families.values import parse_condition_bounds
 
@@ -128,7 +128,8 @@ def parse_condition(text: str, kind: str, signals: int | None = None) -> Conditi
     match = _CONDITION.match(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a condition")
-    op, sign, number = match.group(1), match.group(2), float(match.group(3).replace(",", ""))
+    op, sign = match.group(1), match.group(2)
+    number = values.number(match.group(3))  # refuses 1e400 and anything beyond MAX_TOTAL
     value = -number if sign else number
     family = family_for(kind)
     whole = family.whole_totals
