@@ -242,7 +242,5 @@ def test_documented_example_validates(bundled_case, repo_root, tmp_path):
 
 @pytest.mark.parametrize("text", ["> 1e400", ">= 2e15"])
 def test_a_condition_beyond_the_largest_total_is_a_clear_error(text: str) -> None:
-    from toolkit.model.questions import parse_condition
-
     with pytest.raises(ValueError, match="beyond the largest total a value may state"):
         parse_condition(text, "count")
