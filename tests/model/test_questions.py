@@ -182,6 +182,21 @@ def test_schema_problems_all_at_once(bundled_case, tmp_path):
     ]
 
 
+def test_a_window_of_a_billion_signals_is_refused(bundled_case, tmp_path):
+    path = write(tmp_path, HEADER + """\
+  - id: q1
+    text: A.
+    indicator: diplomatic_alignment
+    signals: 1000000000
+    window: {start: 2023-07-01, end: 2023-12-31}
+    condition: ">= 1"
+""")
+    assert problems(bundled_case, path) == [
+        f"{Q}:7: questions[0].signals: Input should be less than or equal to 100000 "
+        "(got 1000000000). Fix: use a value within the limit (see docs/formats.md).",
+    ]
+
+
 def test_file_level_problems(bundled_case, tmp_path):
     path = write(tmp_path, "case: russia-iran\nquestions: []\n")
     assert problems(bundled_case, path) == [

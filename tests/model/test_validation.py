@@ -51,8 +51,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "huge_weight": [
         f"{P}:40: scenarios[0].weight: Input should be less than or equal to 1000000000 "
-        "(got 1e+308). Fix: use a value within the limit (scenario weights are relative: "
-        "scale them down).",
+        "(got 1e+308). Fix: use a value within the limit (see docs/formats.md).",
     ],
     "huge_value": [
         f"{E}:3: value: 1e400 is beyond the largest total a value may state (1e+15); check the "

@@ -15,8 +15,7 @@ _FIXES = {
     "greater_than_equal": "use a value that is not negative",
     "greater_than": "use a positive value",
     "less_than": "use a smaller value",
-    "less_than_equal": "use a value within the limit (scenario weights are relative: "
-    "scale them down)",
+    "less_than_equal": "use a value within the limit (see docs/formats.md)",
     "date_from_datetime_parsing": "write the date as YYYY-MM-DD",
     "date_parsing": "write the date as YYYY-MM-DD",
     "date_type": "write the date as YYYY-MM-DD",

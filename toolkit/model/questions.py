@@ -55,6 +55,11 @@ class Window(_Strict):
         return ((self.end - self.start).days + 1) / DAYS_PER_MONTH
 
 
+#: The most signals a question's window may hold (the watch list and predictive evaluate
+#: every possible total: 1e9 of them grew memory without bound).
+MAX_SIGNALS = 100_000
+
+
 class Question(_Strict):
     """One resolvable question."""
 
@@ -63,7 +68,7 @@ class Question(_Strict):
     indicator: str = Field(min_length=1)
     window: Window
     condition: str = Field(min_length=1)
-    signals: int | None = Field(default=None, ge=1)
+    signals: int | None = Field(default=None, ge=1, le=MAX_SIGNALS)
     resolution: Literal["yes", "no"] | None = None
     resolved_on: dt.date | None = None
     source: str | None = None
