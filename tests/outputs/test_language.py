@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.outputs.language import estimative_word, percent, percent_fine, percent_range
+from toolkit.outputs.language import estimative_word, percent, percent_range
 
 
 @pytest.mark.parametrize(("low", "high", "text"), [
@@ -17,7 +17,7 @@ def test_an_interval_never_reads_like_an_arrow(low: float, high: float, text: st
 @pytest.mark.parametrize(("p", "text"), [
     (0.3141, "31.4%"), (0.0004, "<0.1%"), (0.0, "0.0%"), (0.99971, ">99.9%"), (1.0, "100.0%")])
 def test_one_decimal_keeps_tiny_probabilities_honest(p: float, text: str) -> None:
-    assert percent_fine(p) == text
+    assert percent(p, decimals=1) == text
 
 
 def test_whole_percentages_and_words() -> None:

@@ -30,13 +30,18 @@ def estimative_word(probability: float) -> str:
     return ICD203[-1][1]
 
 
-def percent(probability: float) -> str:
-    """Format a probability as a whole percentage, keeping '<1%' and '>99%' honest."""
-    if 0 < probability < 0.005:
-        return "<1%"
-    if 0.995 < probability < 1:
-        return ">99%"
-    return f"{probability * 100:.0f}%"
+def percent(probability: float, decimals: int = 0) -> str:
+    """Format a probability as a percentage, never rounding a non-zero one to 0 or 100.
+
+    With ``decimals=0``: ``31%``, ``<1%``, ``>99%``; with ``decimals=1``: ``31.4%``,
+    ``<0.1%``, ``>99.9%``.
+    """
+    step = 10.0 ** -decimals  # the smallest percentage shown
+    if 0 < probability < step / 200:
+        return f"<{step:.{decimals}f}%"
+    if 1 - step / 200 < probability < 1:
+        return f">{100 - step:.{decimals}f}%"
+    return f"{probability * 100:.{decimals}f}%"
 
 
 def percent_range(low: float, high: float) -> str:
@@ -44,11 +49,3 @@ def percent_range(low: float, high: float) -> str:
     a, b = percent(low), percent(high)
     return a if a == b else f"{a} to {b}"
 
-
-def percent_fine(probability: float) -> str:
-    """A probability with one decimal (``31.4%``), keeping '<0.1%' and '>99.9%' honest."""
-    if 0 < probability < 0.0005:
-        return "<0.1%"
-    if 0.9995 < probability < 1:
-        return ">99.9%"
-    return f"{probability * 100:.1f}%"

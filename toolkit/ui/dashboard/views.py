@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from toolkit.outputs.forecast import Forecast
-from toolkit.outputs.language import estimative_word, percent_fine
+from toolkit.outputs.language import estimative_word, percent
 
 #: Okabe-Ito palette, as in the exported charts; dashes keep lines apart in greyscale.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -29,7 +29,7 @@ def esc(text: Any) -> str:
 
 def pct(p: float) -> str:
     """A probability with one decimal (``31.4%``; ``<0.1%`` rather than ``0.0%``)."""
-    return percent_fine(float(p))
+    return percent(float(p), decimals=1)
 
 
 def shorten(text: str, width: int) -> str:
