@@ -309,3 +309,47 @@ def test_the_predictive_of_a_walking_rate_widens_with_the_walk_over_the_window()
     wide = family_for("count").interval_probability(post, 0, 100, months, None)
     narrow = family_for("count").interval_probability(plain, 0, 100, months, None)
     assert wide > narrow  # more mass in the low tail once the walk scatters the year
+
+
+@pytest.mark.parametrize(("drift", "low", "high"), [
+    (DRIFT, 30_000, 30_000),  # far out in the tail: the case the reference got wrong
+    (DRIFT, 400, math.inf),
+    (dataclasses.replace(DRIFT, walk=0.08), 2_000, 2_000),
+    (Drift(t0=DRIFT.t0, sigma=0.0, path=((DRIFT.t0, 0.0), (DRIFT.t0 + 36, 1.5))), 900, 900),
+])
+def test_one_item_alone_matches_the_level_and_slope_brute_force(drift, low, high) -> None:
+    """The 1-D reduction (``v = u + offset(s)``) equals the 2-D integral over ``(s, u)``."""
+    from toolkit.inference.slopes import single_log_marginal
+
+    params = (2.0, 0.1)
+    obs = _total(dt.date(2026, 1, 1), dt.date(2026, 3, 31), low, high)
+    got = single_log_marginal(family_for("count"), params, obs, drift)
+    if drift.walk:
+        assert got == pytest.approx(prefix_log_marginals("count", params, [obs], drift)[0][0],
+                                    abs=1e-5)
+        return
+    if not drift.wanders:  # one slope: the brute force's slope grid is a single point
+        family = family_for("count")
+        u = np.linspace(-12.0, 14.0, 200_001)
+        t = obs.start + (np.arange(400) + 0.5) / 400 * (obs.end - obs.start)
+        shift = float(np.log(np.exp(drift.shape(t)).mean()))
+        total = np.asarray(family.log_prior_u(u, params), float) \
+            + family.item_log_lik(u + shift, obs, params)
+        peak = total.max()
+        brute = float(np.log(np.trapezoid(np.exp(total - peak), u)) + peak)
+    else:
+        brute = _brute(params, [obs], drift, n_s=401, n_u=12001)
+    assert got == pytest.approx(brute, abs=1e-5)
+
+
+def test_one_logged_event_alone_has_the_closed_form_of_a_shifted_gamma() -> None:
+    """An event's density at time t under a slope: E[rate] e^{g} e^{c^2 sigma^2 / 2}."""
+    from toolkit.inference.slopes import single_log_marginal
+
+    alpha, beta = 2.0, 0.1
+    day = months_since_epoch(dt.date(2026, 6, 1))
+    event = Observation("x", "c", 0.0, 1.0, 1.0, 1.0, reading="events", start=day, end=day)
+    c = (day - DRIFT.t0) / 12
+    exact = math.log(alpha / beta) + (c * DRIFT.sigma) ** 2 / 2
+    got = single_log_marginal(family_for("count"), (alpha, beta), event, DRIFT)
+    assert got == pytest.approx(exact, abs=1e-8)
