@@ -200,12 +200,23 @@ def test_hand_computed_two_scenario_case(tmp_path: Path) -> None:
     assert got.probabilities == pytest.approx([p_high, 1 - p_high], abs=1e-12)
     assert got.increments[0] == pytest.approx([log_nb(4.0, 0.5), log_nb(2.0, 1.0)], abs=1e-12)
     # the default reading: reliability 0.5 ("0.5" in the file) means genuine with probability
-    # 0.5, otherwise the scenarios' average prior predictive: m_k = 0.5 NB_k + 0.5 mean(NB)
+    # 0.5, otherwise the reference: 0.9 times the scenarios' average prior predictive plus
+    # 0.1 times the Poisson probability averaged over a log-uniform rate (scipy's quad)
+    from scipy import integrate, stats
+
+    from toolkit.inference.reference import BROAD, BROAD_REACH
+
     path = tmp_path / "evidence" / "hand.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",A1,", ",0.5,"), encoding="utf-8")
     mixed = run_forecast(load_case(tmp_path, "hand"), as_of=dt.date(2024, 6, 1))
+    family = case.indicators["widgets"].family
+    brackets = [family.bracket(p, []) for p in ((4.0, 0.5), (2.0, 1.0))]
+    lo = min(b[0] for b in brackets) - BROAD_REACH
+    hi = max(b[1] for b in brackets) + BROAD_REACH
+    broad = integrate.quad(lambda u: stats.poisson.pmf(y, math.exp(u) * months), lo, hi,
+                           points=[math.log(y / months)], epsabs=1e-14, limit=200)[0] / (hi - lo)
     nb = np.exp([log_nb(4.0, 0.5), log_nb(2.0, 1.0)])
-    m = 0.5 * nb + 0.5 * nb.mean()
+    m = 0.5 * nb + 0.5 * ((1 - BROAD) * nb.mean() + BROAD * broad)
     assert mixed.increments[0] == pytest.approx(np.log(m), abs=1e-8)
     assert mixed.probabilities[0] == pytest.approx(0.3 * m[0] / (0.3 * m[0] + 0.7 * m[1]),
                                                    abs=1e-8)

@@ -167,7 +167,17 @@ def test_question_probability_mixes_scenarios(bundled_case):
     def laplace(a: float, b: float, s: float) -> float:
         return (b / (b + s)) ** a
 
-    ref = float(np.mean([1 - laplace(a, b, t) for a, b in params]))
+    from scipy import integrate
+
+    from toolkit.inference.reference import BROAD, BROAD_REACH
+
+    family = bundled_case.indicators["advanced_arms_to_iran"].family
+    lo = min(family.bracket(p, [])[0] for p in params) - BROAD_REACH
+    hi = max(family.bracket(p, [])[1] for p in params) + BROAD_REACH
+    broad = integrate.quad(lambda u: -math.expm1(-math.exp(u) * t), lo, hi, limit=200,
+                           epsabs=1e-13)[0] / (hi - lo)  # P(yes) under a log-uniform rate
+    ref = (1 - BROAD) * float(np.mean([1 - laplace(a, b, t) for a, b in params])) \
+        + BROAD * broad
     expected = 0.0
     for p_k, (a, b) in zip(forecast.probabilities, params, strict=True):
         evidence = r * (1 - laplace(a, b, t)) + (1 - r) * ref
