@@ -146,3 +146,18 @@ def test_narrow_bulks_are_found_and_rounded() -> None:
     assert narrow.tolist() == [True, False]
     assert width[0] == 2.0 ** math.floor(math.log2(0.25 * step))  # unresolved: step / 4
     assert centre[0] == pytest.approx(2.0, abs=step)
+
+
+def test_log_integral_on_grids_finds_a_narrow_spike_far_from_the_bulk() -> None:
+    """A unit-mass Normal bulk plus a spike of width 1e-4 and mass 1e-3 far away: exact 1.001."""
+    from toolkit.inference.quadrature import log_integral_on_grids
+
+    def log_f(u: np.ndarray) -> np.ndarray:
+        bulk = -0.5 * u ** 2 - 0.5 * math.log(2 * math.pi)
+        spike = -0.5 * ((u - 7.3) / 1e-4) ** 2 - math.log(1e-4 * math.sqrt(2 * math.pi)) \
+            + math.log(1e-3)
+        return np.logaddexp(bulk, spike)
+
+    got = log_integral_on_grids(log_f, -12.0, 12.0, [(7.3, 1e-4)], 1e-10)
+    assert got == pytest.approx(math.log(1.001), abs=1e-9)
+    assert log_integral_on_grids(log_f, -12.0, 12.0, [], 1e-10) < math.log(1.0005)  # missed

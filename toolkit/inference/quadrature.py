@@ -299,5 +299,26 @@ def trapezoid_weights(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return out[0], out[1], out[2]
 
 
-__all__ = ["composite_grid", "log_integral", "log_integral_batch", "log_trapezoid",
-           "narrow_bulks", "trapezoid_weights"]
+def log_integral_on_grids(log_f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
+                          features: list[tuple[float, float]], tol: float,
+                          points: int = 513, local: int = 41) -> float:
+    """``log integral exp(log_f(u)) du`` on :func:`composite_grid` grids around ``features``.
+
+    The grid is made 4 and then 16 times as fine until the error estimate of
+    :func:`log_trapezoid` is within ``tol`` (the finest grid's result is accepted as it is).
+    ``NaN`` values of ``log_f`` count as ``-inf``.
+    """
+    value = -np.inf
+    for scale in (1, 4, 16):
+        grid = composite_grid(lo, hi, features, points * scale, local * scale)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            values = np.asarray(log_f(grid), dtype=float)
+        found, error = log_trapezoid(grid, np.where(np.isnan(values), -np.inf, values))
+        value = float(found)
+        if float(error) <= tol:
+            break
+    return value
+
+
+__all__ = ["composite_grid", "log_integral", "log_integral_batch", "log_integral_on_grids",
+           "log_trapezoid", "narrow_bulks", "trapezoid_weights"]

@@ -31,7 +31,7 @@ from toolkit.core.mathutil import logsumexp
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
 from toolkit.inference.engines.exact import Task, solve
-from toolkit.inference.quadrature import composite_grid, log_trapezoid
+from toolkit.inference.quadrature import log_integral_on_grids
 from toolkit.inference.slopes import single_log_marginal
 from toolkit.model.case import Case
 
@@ -75,10 +75,12 @@ def with_references(case: Case, observations: Sequence[Observation]) -> list[Obs
     genuine: list[Observation] = []
     position: dict[tuple, int] = {}  # equal genuine forms (a log of events) share one
     slot = []
+    drifting = {ind: any(case.drift(ind, k) is not None for k in scenarios)
+                for ind in {observations[i].indicator for i in needed}}
     for i in needed:
         form = genuine_form(observations[i])
         key = (form.indicator, form.reading, form.exposure, form.low, form.high, form.trials)
-        if any(case.drift(form.indicator, k) is not None for k in scenarios):
+        if drifting[form.indicator]:
             key += (form.start, form.end)  # under a drift the period matters too
         if key not in position:
             position[key] = len(genuine)
@@ -117,19 +119,11 @@ def broad_log_marginal(case: Case, form: Observation) -> float:
                 for k in case.priors.scenario_ids]
     lo = min(b[0] for b in brackets) - BROAD_REACH
     hi = max(b[1] for b in brackets) + BROAD_REACH
+    # the likelihood's own parameters (an amount's reporting noise) are the indicator's,
+    # not a scenario's: any scenario's prior parameters carry them
     params = case.prior_params(form.indicator, case.priors.scenario_ids[0])
-    features = family.features(form)
-    value = -math.inf
-    for scale in (1, 4, 16):
-        u = composite_grid(lo, hi, features, 513 * scale, 41 * scale)
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            values = np.asarray(family.item_log_lik(u, form, params), dtype=float)
-        values = np.where(np.isnan(values), -np.inf, values)
-        found, error = log_trapezoid(u, values)
-        value = float(found) - math.log(hi - lo)
-        if float(error) <= 1e-8:
-            break
-    return value
+    return log_integral_on_grids(lambda u: family.item_log_lik(u, form, params), lo, hi,
+                                 family.features(form), 1e-8) - math.log(hi - lo)
 
 
 __all__ = ["BROAD", "BROAD_REACH", "broad_log_marginal", "genuine_form", "needs_reference",

@@ -26,6 +26,7 @@ from toolkit.families.base import Family
 from toolkit.families.observation import Observation
 from toolkit.inference.quadrature import (
     composite_grid,
+    log_integral_on_grids,
     log_trapezoid,
     narrow_bulks,
     trapezoid_weights,
@@ -297,21 +298,13 @@ def single_log_marginal(family: Family, params: tuple[float, ...], obs: Observat
     log_w = drift.log_prior(slopes) + (math.log(slopes[1] - slopes[0]) if slopes.size > 1
                                        else 0.0)
     lo, hi = lo + min(shift.min(), 0.0), hi + max(shift.max(), 0.0)
-    features = family.features(obs)
-    value = -np.inf
-    for scale in (1, 4, 16):
-        v = composite_grid(lo, hi, features, LEVEL_POINTS * scale, 41 * scale)
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            prior = logsumexp(log_w[:, None] + np.asarray(
-                family.log_prior_u(v[None, :] - shift[:, None], params), dtype=float), axis=0)
-            values = prior + np.asarray(family.item_log_lik(v, obs, params, event_u=v),
-                                        dtype=float)
-        values = np.where(np.isnan(values), -np.inf, values)
-        found, error = log_trapezoid(v, values)
-        value = float(found)
-        if float(error) <= LEVEL_TOL:
-            break
-    return value
+    def log_integrand(v: np.ndarray) -> np.ndarray:
+        prior = logsumexp(log_w[:, None] + np.asarray(
+            family.log_prior_u(v[None, :] - shift[:, None], params), dtype=float), axis=0)
+        return prior + np.asarray(family.item_log_lik(v, obs, params, event_u=v), dtype=float)
+
+    return log_integral_on_grids(log_integrand, lo, hi, family.features(obs), LEVEL_TOL,
+                                 LEVEL_POINTS)
 
 
 __all__ = ["single_log_marginal", "slope_posterior_nodes", "slope_prefix_log_marginals",
