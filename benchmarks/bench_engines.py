@@ -91,15 +91,15 @@ def exact_many_items_s(items: int = 3000) -> float:
             text + "\nwatch:\n  sanctions_pressure: since 2021-01-01\n", encoding="utf-8")
         rows = ["id,reported_on,period_start,period_end,indicator,value,unit,source,"
                 "reliability,status"]
-        for i in range(items):
-            day = (dt.date(2021, 1, 1) + dt.timedelta(days=i * 2190 // items)).isoformat()
+        for i in range(items):  # 2021-01-01 to 2026-10-02: all reported before today
+            day = (dt.date(2021, 1, 1) + dt.timedelta(days=i * 2100 // items)).isoformat()
             source = f"G{1 + i % 25:02d}"  # rows of one day cite different claims
             rows.append(f"S{i},{day},{day},{day},sanctions_pressure,1,actions,{source},B2,"
                         "active")
         (tmp / "evidence" / f"{CASE}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         case = load_case(tmp, CASE)
         start = time.perf_counter()
-        forecast = run_forecast(case, engine="exact", as_of=dt.date(2027, 1, 1))
+        forecast = run_forecast(case, engine="exact", as_of=dt.date(2026, 11, 1))
         assert len(forecast.items) == items
         return time.perf_counter() - start
 
