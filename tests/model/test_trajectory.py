@@ -157,3 +157,17 @@ def test_a_walk_on_a_share_or_at_most_1_is_refused_with_its_place() -> None:
     with pytest.raises(CaseError) as caught:
         load_case(REPO, "russia-iran", priors_text=text + "\nwalk: 1\n")
     assert "walk" in str(caught.value.problems[0].field)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_an_events_moment_over_the_slope_matches_a_numerical_integral(n: int) -> None:
+    """``log E[exp(n offset(s, t))]`` against a trapezoid sum over the slope's prior."""
+    from toolkit.model.trajectory import Drift, months_since_epoch
+
+    t0 = months_since_epoch(dt.date(2024, 1, 1))
+    drift = Drift(t0=t0, sigma=0.42, path=((t0 - 24, -0.5), (t0, 0.0), (t0 + 36, 1.2)))
+    t = months_since_epoch(dt.date(2026, 5, 17))
+    s = np.linspace(-12 * drift.sigma, 12 * drift.sigma, 200_001)
+    integrand = np.exp(drift.log_prior(s) + n * drift.offsets(s, t, t, False))
+    assert drift.log_event_moment(n, t) == pytest.approx(
+        math.log(np.trapezoid(integrand, s)), abs=1e-9)

@@ -93,14 +93,17 @@ def with_references(case: Case, observations: Sequence[Observation]) -> list[Obs
         for k, scenario in enumerate(scenarios):
             params = case.prior_params(form.indicator, scenario)
             drift = case.drift(form.indicator, scenario)
-            if drift is None:
+            if drift is None or form.reading == "events":
                 tasks.append(Task(kind, params, (p,)))
                 cells.append((p, k))
-            else:  # the same time-aware model as the genuine likelihood
+                # an event's density under a drift: the constant-rate one times a moment
+                values[p, k] = 0.0 if drift is None else drift.log_event_moment(form.low,
+                                                                                form.end)
+            else:  # a total under the same time-aware model as its genuine likelihood
                 values[p, k] = single_log_marginal(family_for(kind), params, form, drift)
     if tasks:
         rows, columns = zip(*cells, strict=True)
-        values[list(rows), list(columns)] = solve(tasks, genuine)
+        values[list(rows), list(columns)] += solve(tasks, genuine)
     refs = np.asarray(logsumexp(values, axis=1) - math.log(len(scenarios)), dtype=float)
     for p, form in enumerate(genuine):
         if form.reading == "total" and BROAD > 0:

@@ -150,6 +150,16 @@ class Drift:
             total = np.logaddexp(total, piece)
         return total - math.log(end - start)
 
+    def log_event_moment(self, n: float, t: float) -> float:
+        """``log E[exp(n * offset(s, t))]`` over the slope's prior, for an event at ``t``.
+
+        At a point in time the offset is ``s (t - t0) / 12 + g(t)``, linear in the Normal
+        slope, so the moment is ``n g(t) + (n sigma (t - t0) / 12)**2 / 2``: an event's
+        prior density ``E[rate(t)^n]`` is its constant-rate value times this factor.
+        """
+        spread = n * self.sigma * (t - self.t0) / 12.0
+        return n * float(self.shape(t)) + 0.5 * spread * spread
+
     def log_prior(self, slopes: np.ndarray) -> np.ndarray:
         """Normal log density of the slopes (0 for the one slope of a rate that does not wander)."""
         if not self.wanders:
