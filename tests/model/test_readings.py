@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from toolkit.core.errors import CaseError
 from toolkit.families.observation import DAYS_PER_MONTH
@@ -239,3 +240,58 @@ def test_a_value_beyond_the_largest_total_is_refused_with_its_row(case_root: Pat
     (problem,) = caught.value.problems
     assert (problem.line, problem.field) == (2, "value")
     assert "beyond the largest total a value may state (1e+15)" in problem.message
+
+
+def _nb_interval(alpha: float, beta: float, months: float, low: float, high: float) -> float:
+    """P(low <= total <= high) when the monthly rate is Gamma(alpha, beta): negative binomial."""
+    p = beta / (beta + months)
+    return float(stats.nbinom.cdf(high, alpha, p) - stats.nbinom.cdf(low - 1, alpha, p))
+
+
+def test_a_lower_bound_is_read_as_anchored_near_the_figure(case_root: Path) -> None:
+    """``>=100`` drones in a month (A1): 0.5 P(100..300) / log 3 + 0.5 P(100..1e6) / log 1e4.
+
+    Read literally the bound favoured the scenario whose totals lie far above it.
+    """
+    row = "B1,2023-04-02,2023-03-01,2023-03-31,drone_supply,>=100,drones,G06,A1,active"
+    case = load_case(_case(case_root, [row]), "russia-iran")
+    (obs,) = case.observations(case.evidence)
+    assert obs.anchor == pytest.approx((300.0, 1e6, math.log(0.5 / math.log(3)),
+                                        math.log(0.5 / math.log(1e4))))
+    months = 31 / DAYS_PER_MONTH
+
+    def posterior(log_m: np.ndarray) -> np.ndarray:
+        log_post = np.log(case.priors.weights) + log_m
+        weights = np.exp(log_post - log_post.max())
+        return weights / weights.sum()
+
+    params = [case.prior_params("drone_supply", k) for k in case.priors.scenario_ids]
+    anchored = np.log([0.5 / math.log(3) * _nb_interval(a, b, months, 100, 300)
+                       + 0.5 / math.log(1e4) * _nb_interval(a, b, months, 100, 1e6)
+                       for a, b in params])
+    literal = np.log([_nb_interval(a, b, months, 100, math.inf) for a, b in params])
+    forecast = run_forecast(case, as_of=AS_OF)
+    assert forecast.probabilities == pytest.approx(posterior(anchored), abs=1e-7)
+    assert abs(posterior(literal)[0] - forecast.probabilities[0]) > 0.03
+
+
+def test_yes_and_the_tempered_reading_keep_bounds_literal(case_root: Path) -> None:
+    rows = ["B1,2023-04-02,2023-03-01,2023-03-31,joint_production,yes,events,G10,A1,active",
+            "B2,2023-04-02,2023-03-01,2023-03-31,drone_supply,>=0,drones,G06,A1,active",
+            "B3,2023-04-02,2023-03-01,2023-03-31,sanctions_pressure,>2.5,actions,G13,A1,active",
+            "B4,2023-04-02,2023-03-01,2023-03-31,financing,>=0.5,USD bn,G02,A1,active"]
+    case = load_case(_case(case_root, rows), "russia-iran")
+    assert [o.anchor[:2] for o in case.observations(case.evidence)] == \
+        [(), (), (9.0, 30000.0), (1.5, 5000.0)]  # whole counts round down; amounts do not
+    priors = case_root / "priors" / "russia-iran.yaml"
+    text = priors.read_text(encoding="utf-8")
+    priors.write_text(text + "\nbounds: {within: 10, chance: 0.8}\n", encoding="utf-8")
+    wide = load_case(case_root, "russia-iran")
+    assert wide.observations(wide.evidence)[2].anchor == pytest.approx(
+        (30.0, 30000.0, math.log(0.8 / math.log(10)), math.log(0.2 / math.log(1e4))))
+    priors.write_text(text + "\nreliability_reading: tempered\n", encoding="utf-8")
+    tempered = load_case(case_root, "russia-iran")
+    assert all(o.anchor == () for o in tempered.observations(tempered.evidence))
+    priors.write_text(text + "\nbounds: {within: 1}\n", encoding="utf-8")
+    with pytest.raises(CaseError, match="within"):
+        load_case(case_root, "russia-iran")

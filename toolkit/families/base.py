@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from toolkit.families.observation import DAYS_PER_MONTH, Observation
+from toolkit.families.observation import DAYS_PER_MONTH, Observation, anchor_parts
 from toolkit.families.values import ParsedValue
 
 if TYPE_CHECKING:
@@ -240,8 +240,21 @@ class Family(ABC):
         is bounded by its grade whatever its size. Under the tempered reading it is
         ``r log L(u)``.
         """
-        ll = self.log_lik_u(u, obs, params)
-        return mix_reliability(ll, obs)
+        return mix_reliability(self.bound_log_lik(u, obs, params), obs)
+
+    def bound_log_lik(self, u: np.ndarray, obs: Observation, params: Params,
+                      **options: Any) -> np.ndarray:
+        """:meth:`log_lik_u`, an anchored lower bound as the mixture of its two intervals.
+
+        See :func:`toolkit.families.observation.anchored`; ``options`` go to
+        :meth:`log_lik_u`.
+        """
+        if not obs.anchor:
+            return self.log_lik_u(u, obs, params, **options)
+        (w_near, near), (w_far, far) = anchor_parts(obs)
+        with np.errstate(invalid="ignore"):
+            return np.logaddexp(w_near + self.log_lik_u(u, near, params, **options),
+                                w_far + self.log_lik_u(u, far, params, **options))
 
     # --- the PyMC engine's densities (NumPy or PyTensor ``ops``) ----------------------------
 

@@ -141,7 +141,7 @@ def features(obs: Observation) -> list[tuple[float, float]]:
         return []
     extra = scatter_dispersion(obs.scatter)
     return [(math.log(max(bound, 0.5) / obs.exposure), math.sqrt(1.0 / (bound + 1.0) + extra))
-            for bound in {obs.low, obs.high} if math.isfinite(bound) and bound > 0]
+            for bound in set(obs.ends) if bound > 0]
 
 
 #: Watch list: whole-number bins up to this many values, then grouped (unit width to 200,
@@ -264,7 +264,7 @@ class GammaPoisson(Family):
             if obs.mixture and 0.0 < obs.reliability < 1.0 and obs.is_censored \
                     and obs.log_ref > -600.0:
                 # far below the reference, a mixed item's likelihood is the reference
-                return mix_reliability(log_lik_u(u, obs, params, far_tails=False), obs)
+                return mix_reliability(self.bound_log_lik(u, obs, params, far_tails=False), obs)
             return super().item_log_lik(u, obs, params)
         at_event = u if event_u is None else event_u
         quiet = -np.exp(u) * obs.exposure

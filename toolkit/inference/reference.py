@@ -79,7 +79,8 @@ def with_references(case: Case, observations: Sequence[Observation]) -> list[Obs
                 for ind in {observations[i].indicator for i in needed}}
     for i in needed:
         form = genuine_form(observations[i])
-        key = (form.indicator, form.reading, form.exposure, form.low, form.high, form.trials)
+        key = (form.indicator, form.reading, form.exposure, form.low, form.high, form.trials,
+               form.anchor)
         if drifting[form.indicator]:
             key += (form.start, form.end)  # under a drift the period matters too
         if key not in position:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from toolkit.core.defaults import LEVEL
 from toolkit.families import family_for
+from toolkit.families.observation import ANCHOR_CHANCE, ANCHOR_FACTOR
 from toolkit.model.indicators import Kind
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -158,6 +159,17 @@ class Dynamics(_Strict):
     target: Slug | None = None
 
 
+class BoundReading(_Strict):
+    """Optional ``bounds:``: how a lower bound ("at least x") on a total is read.
+
+    With probability ``chance`` the total lies within ``within`` times the bound, otherwise
+    anywhere up to 10,000 times it (:func:`toolkit.families.observation.anchored`).
+    """
+
+    within: float = Field(default=ANCHOR_FACTOR, gt=1, le=1000, allow_inf_nan=False)
+    chance: float = Field(default=ANCHOR_CHANCE, ge=0, le=1, allow_inf_nan=False)
+
+
 class Priors(_Strict):
     """The contents of ``priors/<case>.yaml``."""
 
@@ -174,6 +186,7 @@ class Priors(_Strict):
     start: dt.date | None = None
     watch: dict[str, str | list[str]] = Field(default_factory=dict)
     reliability_reading: Literal["mixture", "tempered"] = "mixture"
+    bounds: BoundReading = Field(default_factory=BoundReading)
     wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
     walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 

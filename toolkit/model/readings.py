@@ -5,7 +5,9 @@ indicator is watched (:mod:`toolkit.model.watch`) and the item covers one watche
 an exact count (``yes`` counts as one event): then it is a **logged event** of one point
 process, carrying the watched time since the indicator's previous logged event. The watched
 time after the last logged event, up to the forecast date, is a **quiet** observation with
-no item. Reliability is read as a mixture (the default) or tempered, as the priors file says.
+no item. Reliability is read as a mixture (the default) or tempered, as the priors file says;
+under the mixture a lower bound on a total is read as anchored near the truth
+(:func:`toolkit.families.observation.anchored`), under the tempered reading literally.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
-from toolkit.families.observation import Observation
+from toolkit.families.observation import Observation, anchored
 from toolkit.model.evidence import EvidenceItem, parse_value, to_observation
 from toolkit.model.trajectory import months_since_epoch
 from toolkit.model.watch import covers, watched_months
@@ -69,6 +71,9 @@ def read_observations(case: Case, items: list[EvidenceItem],
             last_event[item.indicator] = day if before is None else max(before, day)
             obs = dataclasses.replace(obs, reading="events", exposure=quiet,
                                       low=obs.low, high=obs.low)
+        elif mixture and not parse_value(item.value, case.indicators[item.indicator].kind).word:
+            obs = anchored(obs, case.indicators[item.indicator].family.whole_totals,
+                           case.priors.bounds.within, case.priors.bounds.chance)
         out.append(dataclasses.replace(obs, mixture=mixture, start=months_since_epoch(start),
                                        end=months_since_epoch(end + _DAY)))
     if as_of is not None:
