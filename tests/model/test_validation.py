@@ -37,6 +37,18 @@ KNOWN_INDICATORS = (
 )
 
 EXPECTED: dict[str, list[str]] = {
+    "horizon_before_start": [
+        f"{P}: the horizon 0001-01-01 is not after the start 2021-01-01: set 'horizon' to the "
+        "date the question is about. Fix: correct the value (see docs/formats.md).",
+    ],
+    "bounds_within_one": [
+        f"{P}:183: bounds.within: Input should be greater than 1 (got 1). Fix: use a value "
+        "above 1.",
+    ],
+    "bounds_chance_above_one": [
+        f"{P}:183: bounds.chance: Input should be less than or equal to 1 (got 2). Fix: use a "
+        "value within the limit (see docs/formats.md).",
+    ],
     "deep_yaml": [
         f"{P}: nests lists or mappings more than 50 levels deep. Fix: flatten it: case files "
         "need a handful of levels (see docs/formats.md).",

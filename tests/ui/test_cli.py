@@ -186,3 +186,14 @@ def test_options_that_are_wrong_or_would_be_ignored_exit_2_before_any_work(
     assert field in result.output and message in result.output
     assert "Traceback" not in result.output
     assert not (case_root / "runs").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--rolling", "--as-of", "2024-01-01", "--until", "2023-01-01"], "is before --as-of"),
+    (["--as-of", "2023-07-01", "--until", "2024-01-01"], "applies only with --rolling"),
+])
+def test_backtest_refuses_an_until_that_cannot_apply(repo_root, args, message) -> None:
+    """Before: one as-of date silently, or --until silently ignored."""
+    out = CliRunner().invoke(main, ["backtest", "russia-iran", *args, "--root", str(repo_root)])
+    assert out.exit_code == 2
+    assert message in out.output and "Traceback" not in out.output

@@ -52,8 +52,9 @@ def pydantic_problems(exc: ValidationError, document: Any, shown: str) -> list[P
             value = error["input"]
             if not isinstance(value, dict | list):
                 message = f"{message} (got {value!r})"
-        problems.append(Problem(
-            shown, line_of(document, loc), field_name(loc), message,
-            _FIXES.get(error["type"], "correct the value (see docs/formats.md)"),
-        ))
+        fix = _FIXES.get(error["type"], "correct the value (see docs/formats.md)")
+        above = error.get("ctx", {}).get("gt")
+        if error["type"] == "greater_than" and isinstance(above, int | float) and above != 0:
+            fix = f"use a value above {above:g}"  # not "positive": wander: 1 is positive
+        problems.append(Problem(shown, line_of(document, loc), field_name(loc), message, fix))
     return problems

@@ -57,6 +57,12 @@ def backtest_command(
     from toolkit.model.questions import load_questions
     from toolkit.outputs.backtest import backtest, rolling_backtest
 
+    if until is not None and not rolling:
+        raise click.UsageError("--until applies only with --rolling (the last monthly as-of "
+                               "date); add --rolling or leave --until out")
+    if rolling and until is not None and as_of is not None and until < as_of:
+        raise click.UsageError(f"--until {until} is before --as-of {as_of}, so there is no "
+                               "month to step through; give an --until on or after --as-of")
     loaded = open_case(root, case)
     questions = load_questions(loaded, questions_file)
     options = _engine_options(draws, chains)
