@@ -353,3 +353,31 @@ def test_one_logged_event_alone_has_the_closed_form_of_a_shifted_gamma() -> None
     exact = math.log(alpha / beta) + (c * DRIFT.sigma) ** 2 / 2
     got = single_log_marginal(family_for("count"), (alpha, beta), event, DRIFT)
     assert got == pytest.approx(exact, abs=1e-8)
+
+
+def test_windowed_level_passes_agree_with_passes_over_the_whole_bracket(monkeypatch) -> None:
+    """Once patches stop helping, finer passes cover only where the integrands are."""
+    import toolkit.inference.slopes as slopes
+
+    rng = np.random.default_rng(5)
+    observations, t = [], DRIFT.t0 - 60
+    for i in range(150):
+        gap, r = float(rng.exponential(0.4)), (1.0, 0.72)[i % 2]
+        observations.append(Observation(f"e{i}", "x", gap, 1.0, 1.0, r, reading="events",
+                                        mixture=r < 1, log_ref=math.log(0.4) if r < 1
+                                        else math.nan, start=t, end=t + gap))
+        t += gap
+    monkeypatch.setattr(slopes, "_add_bulks", lambda *args: None)  # no patches at all
+    windows = []
+    level_pass = slopes._level_pass
+
+    def spy(*args):
+        windows.append(args[8] is not None)
+        return level_pass(*args)
+
+    monkeypatch.setattr(slopes, "_level_pass", spy)
+    windowed, _ = prefix_log_marginals("occurrence", (1.5, 3.0), observations, DRIFT)
+    assert any(windows)
+    monkeypatch.setattr(slopes, "WINDOW_DROP", math.inf)  # every window is the whole row
+    whole, _ = prefix_log_marginals("occurrence", (1.5, 3.0), observations, DRIFT)
+    assert windowed == pytest.approx(whole, abs=3e-6)
