@@ -5,7 +5,8 @@
 * ``exact_ms_median`` - exact forecast plus trail (median of 50);
 * ``exact_ms_median`` / ``exact_ms_median_tempered`` - the exact engine on the bundled
   case, reliability read as a mixture (default) or tempered
-* ``exact_3000_items_s`` - a 3,000-row event log of one watched indicator, with its trail
+* ``exact_3000_items_s`` - a 3,000-row event log of one watched indicator, with its trail;
+  ``exact_1000_items_wander_s`` - 1,000 such rows under ``wander: 2``
 * ``exact_wander_s`` / ``exact_wander_walk_s`` - the bundled case with ``wander: 2``, and
   with ``walk: 1.3`` as well (median of 3)
 * ``far_tail_ms_max`` - the slowest Poisson log likelihood of a far bound (``>= 1e9``,
@@ -76,8 +77,11 @@ def changing_s(extra: str, repeats: int = 3) -> float:
     return exact_ms(case, repeats) / 1000
 
 
-def exact_many_items_s(items: int = 3000) -> float:
-    """A 3,000-row ledger of one watched indicator's logged events, forecast with its trail."""
+def exact_many_items_s(items: int = 3000, extra: str = "") -> float:
+    """A ledger of one watched indicator's logged events, forecast with its trail.
+
+    ``extra`` is added to the priors file (e.g. ``wander: 2``).
+    """
     import datetime as dt
     import tempfile
 
@@ -88,7 +92,8 @@ def exact_many_items_s(items: int = 3000) -> float:
         shutil.copytree(REPO / "seeds" / CASE, tmp / "seeds" / CASE)
         text = (REPO / "priors" / f"{CASE}.yaml").read_text(encoding="utf-8")
         (tmp / "priors" / f"{CASE}.yaml").write_text(
-            text + "\nwatch:\n  sanctions_pressure: since 2021-01-01\n", encoding="utf-8")
+            text + "\nwatch:\n  sanctions_pressure: since 2021-01-01\n" + extra,
+            encoding="utf-8")
         rows = ["id,reported_on,period_start,period_end,indicator,value,unit,source,"
                 "reliability,status"]
         for i in range(items):  # 2021-01-01 to 2026-10-02: all reported before today
@@ -206,6 +211,7 @@ def main() -> None:
     out: dict[str, object] = {"exact_ms_median": exact_ms(load_case(REPO, CASE))}
     out["exact_ms_median_tempered"] = exact_ms(tempered_case())
     out["exact_3000_items_s"] = exact_many_items_s()
+    out["exact_1000_items_wander_s"] = exact_many_items_s(1000, "\nwander: 2\n")
     out["exact_wander_s"] = changing_s("\nwander: 2\n")
     out["exact_wander_walk_s"] = changing_s("\nwander: 2\nwalk: 1.3\n")
     out["far_tail_ms_max"], out["far_bound_forecast_ms_max"] = far_tails()
