@@ -187,6 +187,8 @@ class Priors(_Strict):
     watch: dict[str, str | list[str]] = Field(default_factory=dict)
     reliability_reading: Literal["mixture", "tempered"] = "mixture"
     bounds: BoundReading = Field(default_factory=BoundReading)
+    wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
+    walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _window(self) -> Priors:
@@ -194,8 +196,6 @@ class Priors(_Strict):
             raise ValueError(f"the horizon {self.horizon} is not after the start {self.start}: "
                              "set 'horizon' to the date the question is about")
         return self
-    wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
-    walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
     @property
     def scenario_ids(self) -> list[str]:
