@@ -37,6 +37,102 @@ KNOWN_INDICATORS = (
 )
 
 EXPECTED: dict[str, list[str]] = {
+    "watch_unknown_indicator": [
+        f"{P}:184: watch.drone_strikes: unknown indicator 'drone_strikes'. Fix: use one of: "
+        f"{INDICATORS}.",
+    ],
+    "reliability_above_one": [
+        f"{E}:3: reliability: reliability '1.5' is outside [0, 1]. Fix: use an Admiralty "
+        'grade A1-F6 or a probability in [0, 1].',
+    ],
+    "period_before_start": [
+        f"{E}:3: period_start: 2010-01-01 is before the case's start 2021-01-01 (the "
+        "scenarios' rates apply from then). Fix: start the period on or after the "
+        "case's start, or move 'start' in the priors file.",
+    ],
+    "iso_week_date": [
+        f"{E}:3: reported_on: '2022-W05-1' is not a date. Fix: write the date as "
+        'YYYY-MM-DD.',
+    ],
+    "value_nan": [
+        f"{E}:3: value: 'nan' is not a value (use a number, a range like 200-900, a "
+        'bound like >=10). Fix: write a count value (see docs/formats.md).',
+    ],
+    "value_inf_bound": [
+        f"{E}:3: value: '>=inf' is not a value (use a number, a range like 200-900, a "
+        'bound like >=10). Fix: write a count value (see docs/formats.md).',
+    ],
+    "value_empty": [
+        f'{E}:3: value: is empty. Fix: fill in this required field.',
+    ],
+    "grade_out_of_scale": [
+        f"{E}:3: reliability: unknown reliability grade 'A7'. Fix: use an Admiralty "
+        'grade A1-F6 or a probability in [0, 1].',
+    ],
+    "weight_concentration_zero": [
+        f'{P}:35: weight_concentration: Input should be greater than 0 (got 0). Fix: use '
+        'a positive value.',
+    ],
+    "expectation_low_equals_high": [
+        f'{P}:88: expectations.drone_supply.drift: low (250) must be below high (250). '
+        'Fix: correct the value (see docs/formats.md).',
+    ],
+    "horizon_not_a_date": [
+        f'{P}:33: horizon: Input should be a valid date or datetime, invalid character '
+        "in year (got 'end of 2027'). Fix: write the date as YYYY-MM-DD.",
+    ],
+    "walk_not_a_number": [
+        f'{P}:183: walk: Input should be a valid number, unable to parse string as a '
+        "number (got 'fast'). Fix: write a number.",
+    ],
+    "not_whole_count": [
+        f"{E}:3: value: '2.5' is not a whole number; a count is (give a range such as "
+        '2-3, or a rate with its unit). Fix: write a count value (see docs/formats.md).',
+    ],
+    "range_without_whole_number": [
+        f'{E}:3: value: no whole number of events lies between 1.2 and 1.4 over the '
+        'period. Fix: restate the value for this period and unit.',
+    ],
+    "yes_with_rate_unit": [
+        f'{E}:3: value: yes/no says whether an event happened in the period; give it the '
+        "indicator's unit, not a rate. Fix: restate the value for this period and unit.",
+    ],
+    "unknown_status": [
+        f"{E}:3: status: 'deleted' is not a status. Fix: use 'active' or 'retracted'.",
+    ],
+    "unknown_unit": [
+        f"{E}:3: unit: unit 'drones/fortnight' does not fit drone_supply (use 'drones' "
+        "or a rate such as 'drones/day'). Fix: use 'drones'.",
+    ],
+    "period_after_report": [
+        f'{E}:3: period_end: 2022-02-23 is after the report date 2022-01-05: a report '
+        'cannot count what has not happened yet. Fix: end the period on or before '
+        'reported_on.',
+    ],
+    "amount_not_positive": [
+        f"{E}:3: value: '0': an exact amount must be > 0 (use '<=x' for 'at most x'). "
+        'Fix: write an amount value (see docs/formats.md).',
+    ],
+    "signal_more_than_trials": [
+        f"{E}:3: value: '5/3' is not a signal value (use 1, 0, yes, no, or k/n). Fix: "
+        'write a signal value (see docs/formats.md).',
+    ],
+    "wander_one": [
+        f'{P}:183: wander: Input should be greater than 1 (got 1). Fix: use a value '
+        'above 1.',
+    ],
+    "reliability_reading_unknown": [
+        f"{P}:183: reliability_reading: Input should be 'mixture' or 'tempered' (got "
+        "'maybe'). Fix: use one of the allowed values.",
+    ],
+    "watch_bad_span": [
+        f"{P}:184: watch.joint_production: 'from 2022' is not a watch span. Fix: write "
+        "'since YYYY-MM-DD' or 'YYYY-MM-DD to YYYY-MM-DD', or a list of these.",
+    ],
+    "bounds_unknown_key": [
+        f'{P}:183: bounds.chanse: Extra inputs are not permitted (got 0.5). Fix: remove '
+        'it or correct its spelling (see docs/formats.md).',
+    ],
     "horizon_before_start": [
         f"{P}: the horizon 0001-01-01 is not after the start 2021-01-01: set 'horizon' to the "
         "date the question is about. Fix: correct the value (see docs/formats.md).",
@@ -219,10 +315,17 @@ def test_bad_file_is_refused_with_exact_messages(case_root: Path, name: str) -> 
         assert problem.fix, problem
 
 
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_file_exits_2_without_traceback(case_root: Path, name: str) -> None:
     root = overlay(case_root, name)
+    before = _snapshot(root)
     result = CliRunner().invoke(main, ["forecast", "russia-iran", "--root", str(root)])
+    assert _snapshot(root) == before  # no file written, changed or removed
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
     count = len(EXPECTED[name])

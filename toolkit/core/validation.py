@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from toolkit.core.errors import Problem
 from toolkit.core.yamlio import line_of
+
+#: The one date form files and options accept (``date.fromisoformat`` also takes week dates
+#: such as ``2022-W05-1`` and ``20220131``, which a ledger should not silently reinterpret).
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as a date.
+
+    Raises
+    ------
+    ValueError
+        For any other form, an impossible day included.
+    """
+    if not ISO_DATE.fullmatch(text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
 
 _FIXES = {
     "missing": "add this field",

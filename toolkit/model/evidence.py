@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.core.errors import Problem
+from toolkit.core.validation import iso_date
 from toolkit.core.yamlio import read_utf8
 from toolkit.families import PER_MONTHS, family_for
 from toolkit.families.observation import DAYS_PER_MONTH, Observation
@@ -124,7 +125,7 @@ def to_observation(item: EvidenceItem, indicator: Indicator) -> Observation:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        return iso_date(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date") from None
 

@@ -89,7 +89,9 @@ def check_evidence(
                 parse_value(item.value, indicator.kind)
             except ValueError as exc:
                 readable = False
-                bad("value", str(exc), f"write a {indicator.kind} value (see docs/formats.md)")
+                article = "an" if indicator.kind[0] in "aeiou" else "a"  # an amount, an occurrence
+                bad("value", str(exc),
+                    f"write {article} {indicator.kind} value (see docs/formats.md)")
             try:
                 unit_factor(item.unit, indicator, item.days)
             except ValueError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import click
 
 from toolkit import __version__
 from toolkit.core.errors import CaseError, Problem
+from toolkit.core.validation import iso_date
 from toolkit.model.case import Case, find_root, load_case
 
 EXIT_USER_ERROR = 2
@@ -80,9 +80,7 @@ class DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):  # no week dates, no 20240101
-                raise ValueError(value)
-            return dt.date.fromisoformat(str(value))
+            return iso_date(str(value))  # no week dates, no 20240101
         except ValueError:
             self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD", param, ctx)
 
