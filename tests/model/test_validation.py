@@ -134,8 +134,8 @@ EXPECTED: dict[str, list[str]] = {
         'it or correct its spelling (see docs/formats.md).',
     ],
     "horizon_before_start": [
-        f"{P}: the horizon 0001-01-01 is not after the start 2021-01-01: set 'horizon' to the "
-        "date the question is about. Fix: correct the value (see docs/formats.md).",
+        f"{P}:33: horizon: is not after the start 2021-01-01; set it to the date the question "
+        "is about (got 0001-01-01). Fix: correct the value (see docs/formats.md).",
     ],
     "bounds_within_one": [
         f"{P}:183: bounds.within: Input should be greater than 1 (got 1). Fix: use a value "

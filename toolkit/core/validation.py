@@ -70,7 +70,9 @@ def pydantic_problems(exc: ValidationError, document: Any, shown: str) -> list[P
             message = message[len("Value error, "):]
         if error["type"] not in ("missing", "model_type") and "input" in error:
             value = error["input"]
-            if not isinstance(value, dict | list):
+            if isinstance(value, dt.date):
+                message = f"{message} (got {value.isoformat()})"
+            elif not isinstance(value, dict | list):
                 message = f"{message} (got {value!r})"
         fix = _FIXES.get(error["type"], "correct the value (see docs/formats.md)")
         above = error.get("ctx", {}).get("gt")

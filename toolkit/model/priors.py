@@ -9,7 +9,15 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from toolkit.core.defaults import LEVEL
 from toolkit.families import family_for
@@ -177,25 +185,27 @@ class Priors(_Strict):
     case: str
     title: str = Field(min_length=1)
     question: str = Field(min_length=1)
+    start: dt.date | None = None  # before horizon: the horizon's check reads it
     horizon: dt.date
     weight_concentration: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     scenarios: list[Scenario] = Field(min_length=2)
     indicators: list[IndicatorSpec] = Field(default_factory=list)
     expectations: dict[str, dict[str, Expectation]] = Field(min_length=1)
     dynamics: Dynamics | None = None
-    start: dt.date | None = None
     watch: dict[str, str | list[str]] = Field(default_factory=dict)
     reliability_reading: Literal["mixture", "tempered"] = "mixture"
     bounds: BoundReading = Field(default_factory=BoundReading)
     wander: float | None = Field(default=None, gt=1, allow_inf_nan=False)
     walk: float | None = Field(default=None, gt=1, allow_inf_nan=False)
 
-    @model_validator(mode="after")
-    def _window(self) -> Priors:
-        if self.start is not None and self.horizon <= self.start:
-            raise ValueError(f"the horizon {self.horizon} is not after the start {self.start}: "
-                             "set 'horizon' to the date the question is about")
-        return self
+    @field_validator("horizon")
+    @classmethod
+    def _after_start(cls, horizon: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and horizon <= start:
+            raise ValueError(f"is not after the start {start}; set it to the date the "
+                             "question is about")
+        return horizon
 
     @property
     def scenario_ids(self) -> list[str]:
