@@ -26,6 +26,7 @@ from toolkit.outputs.charts.questions import (
     export_question_charts,
     question_paths_chart,
 )
+from toolkit.outputs.tasks import Runner
 from toolkit.ui.cli import main
 
 AS_OF = dt.date(2023, 7, 1)
@@ -132,6 +133,24 @@ def test_rolling_steps_monthly_and_matches_single_backtests(bundled_case, questi
     as_dict = rolling.to_dict()
     assert as_dict["as_of"] == ["2023-07-01", "2023-08-01", "2023-09-01", "2023-10-01"]
     assert len(as_dict["questions"][0]["probabilities"]) == 4
+
+
+def test_a_rolling_backtest_on_a_local_cluster_gives_the_serial_numbers(bundled_case,
+                                                                        questions):
+    serial = rolling_backtest(bundled_case, questions, dt.date(2023, 7, 1), dt.date(2023, 10, 1))
+    days = []
+    with Runner("local", workers=2, progress=lambda n, m: days.append(m)) as runner:
+        distributed = rolling_backtest(bundled_case, questions, dt.date(2023, 7, 1),
+                                       dt.date(2023, 10, 1), runner=runner)
+    assert distributed.to_dict() == serial.to_dict()
+    assert days == [4, 4, 4, 4]
+
+
+def test_cli_scheduler_needs_rolling(repo_root):
+    out = CliRunner().invoke(main, ["backtest", "russia-iran", "--scheduler", "local",
+                                    "--root", str(repo_root)])
+    assert out.exit_code == 2
+    assert "--scheduler applies only with --rolling" in out.output
 
 
 def test_cli_backtest_json(repo_root):

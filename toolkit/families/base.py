@@ -116,6 +116,15 @@ class Family(ABC):
             The indicator's reporting noise (read by ``normal_lognormal`` only).
         """
 
+    def scale_bound(self, value: float, factor: float) -> float:
+        """An expectation bound moved by ``factor`` on its natural scale.
+
+        Rates and amounts are multiplied; :class:`~toolkit.families.beta_bernoulli.
+        BetaBernoulli` multiplies the odds of a share instead, so the result stays in (0, 1).
+        Sensitivity analysis and sweeps use it for "halved" and "doubled".
+        """
+        return value * factor
+
     def expectation_problem(self, kind: str, expectation: Any) -> str | None:
         """A problem description if ``expectation`` does not fit this family, else ``None``."""
         if getattr(expectation, "walk", None) is not None and not self.takes_rates:

@@ -128,6 +128,11 @@ class BetaBernoulli(Family):
             return None
         return super().expectation_problem(kind, expectation)
 
+    def scale_bound(self, value: float, factor: float) -> float:
+        """A share moved by multiplying its odds by ``factor`` (stays inside (0, 1))."""
+        odds = value / (1.0 - value) * factor
+        return odds / (1.0 + odds)
+
     def parse_value(self, text: str) -> ParsedValue:
         """``1``/``yes``, ``0``/``no`` or ``k/n``."""
         raw = text.strip().lower()

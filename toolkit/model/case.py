@@ -117,8 +117,13 @@ class Case:
         return list(self.priors.expectations)
 
     def prior_params(self, indicator: str, scenario: str) -> tuple[float, ...]:
-        """Family parameters of ``indicator`` under ``scenario``."""
-        return self._prior_table[(indicator, scenario)]
+        """Family parameters of ``indicator`` under ``scenario`` (each computed when asked)."""
+        key = (indicator, scenario)
+        if key not in self._prior_table:
+            t0 = reference_month(self.priors.start, self.priors.horizon)
+            self._prior_table[key] = prior_params(self.indicators[indicator],
+                                                  self.priors.expectations[indicator][scenario], t0)
+        return self._prior_table[key]
 
     def drift(self, indicator: str, scenario: str) -> Drift | None:
         """How freely the rate of ``indicator`` wanders under ``scenario`` (``None``: not)."""
@@ -133,12 +138,7 @@ class Case:
 
     @cached_property
     def _prior_table(self) -> dict[tuple[str, str], tuple[float, ...]]:
-        t0 = reference_month(self.priors.start, self.priors.horizon)
-        return {
-            (ind, sc): prior_params(self.indicators[ind], exp, t0)
-            for ind, by_scenario in self.priors.expectations.items()
-            for sc, exp in by_scenario.items()
-        }
+        return {}  # filled by prior_params: a variant's reruns convert only what they read
 
     def select(self, as_of: dt.date | None = None,
                nest: bool = True) -> tuple[list[EvidenceItem], dict[str, list]]:

@@ -29,6 +29,7 @@ from toolkit.inference.predictive import QuestionForecast, forecast_questions
 from toolkit.model.case import Case
 from toolkit.model.questions import Question, QuestionSet
 from toolkit.outputs.forecast import Forecast, run_forecast
+from toolkit.outputs.tasks import Runner
 
 CLIP = 1e-6
 BINS = 10
@@ -292,9 +293,23 @@ def rolling_backtest(
     end: dt.date | None = None,
     engine: str = "exact",
     seed: int | None = None,
+    runner: Runner | None = None,
     **engine_options: Any,
 ) -> Rolling:
-    """Backtest at monthly as-of dates (see :func:`rolling_dates`)."""
-    prior = forecast_questions(case, questions, None)
-    return Rolling([backtest(case, questions, day, engine, seed, prior, **engine_options)
-                    for day in rolling_dates(questions, start, end)])
+    """Backtest at monthly as-of dates (see :func:`rolling_dates`).
+
+    Each date is one task of ``runner`` (:class:`toolkit.outputs.tasks.Runner`: serially in
+    this process by default, or on Dask); the steps come back in date order either way.
+    """
+    shared = {"case": case, "questions": questions, "engine": engine, "seed": seed,
+              "prior": forecast_questions(case, questions, None), "options": engine_options}
+    days = [[day] for day in rolling_dates(questions, start, end)]
+    if runner is None:
+        return Rolling([step for chunk in days for step in _backtest_days(shared, chunk)])
+    return Rolling(runner.map(_backtest_days, shared, days))
+
+
+def _backtest_days(shared: dict[str, Any], days: list[dt.date]) -> list[Backtest]:
+    """The backtests of ``days`` (a task: runs on a worker, or here)."""
+    return [backtest(shared["case"], shared["questions"], day, shared["engine"], shared["seed"],
+                     shared["prior"], **shared["options"]) for day in days]

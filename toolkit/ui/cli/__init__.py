@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "toolkit.ui.cli.history",
     "toolkit.ui.cli.backtest",
     "toolkit.ui.cli.watch",
+    "toolkit.ui.cli.sensitivity",
 )
 
 for _module in COMMAND_MODULES:

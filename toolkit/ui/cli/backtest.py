@@ -46,16 +46,27 @@ def _engine_options(draws: int | None, chains: int | None) -> dict[str, Any]:
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Also write the calibration (and, with --rolling, the "
               "probability-path) chart as PNG and SVG into this folder.")
+@click.option("--scheduler", default="serial", show_default=True, metavar="ADDRESS",
+              help="With --rolling: where the monthly backtests run: 'serial' (this process), "
+                   "'local' (a Dask LocalCluster of --workers) or a Dask scheduler address "
+                   "(tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes of a local cluster.")
 @root_option
 @user_errors
 def backtest_command(
     case: str, questions_file: Path | None, as_of: dt.date | None, until: dt.date | None,
     rolling: bool, as_json: bool, engine: str, seed: int | None, draws: int | None,
-    chains: int | None, charts_dir: Path | None, root: Path | None,
+    chains: int | None, charts_dir: Path | None, scheduler: str, workers: int,
+    root: Path | None,
 ) -> None:
     """Forecast CASE's questions from the evidence known at a date and score resolved ones."""
     from toolkit.model.questions import load_questions
     from toolkit.outputs.backtest import backtest, rolling_backtest
+
+    if scheduler != "serial" and not rolling:
+        raise click.UsageError("--scheduler applies only with --rolling (one backtest is "
+                               "one forecast); add --rolling or leave --scheduler out")
 
     if until is not None and not rolling:
         raise click.UsageError("--until applies only with --rolling (the last monthly as-of "
@@ -67,8 +78,12 @@ def backtest_command(
     questions = load_questions(loaded, questions_file)
     options = _engine_options(draws, chains)
     if rolling:
-        result: Backtest | Rolling = rolling_backtest(loaded, questions, as_of, until, engine,
-                                                      seed, **options)
+        from toolkit.outputs.tasks import Runner
+
+        runner = Runner(None if scheduler == "local" else scheduler, workers)
+        with runner:
+            result: Backtest | Rolling = rolling_backtest(loaded, questions, as_of, until,
+                                                          engine, seed, runner, **options)
     else:
         result = backtest(loaded, questions, as_of or dt.date.today(), engine, seed, **options)
     if charts_dir is not None:
