@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_dynamic.py
+	$(PY) benchmarks/bench_sweep.py
 
 WORLDS ?= 200
 calibrate: $(STAMP)
