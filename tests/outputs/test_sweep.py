@@ -78,3 +78,12 @@ def test_tables_are_written_as_csv_or_parquet(tmp_path, bundled_case) -> None:
     with pytest.raises(ValueError, match="csv or .parquet"):
         write_table(table, tmp_path / "t.xlsx")
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_an_unreachable_scheduler_is_named_not_a_traceback() -> None:
+    with pytest.raises(CaseError) as caught, Runner("tcp://127.0.0.1:9", connect_timeout=1):
+        pass
+    problem = caught.value.problems[0]
+    assert problem.field == "--scheduler"
+    assert "no Dask scheduler answered at 'tcp://127.0.0.1:9'" in problem.message
+    assert "tcp://HOST:8786" in problem.fix

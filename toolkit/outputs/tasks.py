@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from toolkit.core.errors import CaseError, Problem
 from toolkit.outputs.variants import Variants
 
 #: Each worker process's forecasters, by the key of the shared work (:func:`variants_for`).
@@ -43,6 +44,8 @@ class Runner:
         Worker processes of the ``LocalCluster``.
     progress : callable, optional
         Called with (chunks done, chunks in all) as chunks finish.
+    connect_timeout : float
+        Seconds to wait for a scheduler at an address.
 
     Notes
     -----
@@ -50,10 +53,12 @@ class Runner:
     """
 
     def __init__(self, scheduler: str | None = None, workers: int = 2,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 connect_timeout: float = 20.0) -> None:
         self.scheduler = scheduler
         self.workers = workers
         self.progress = progress
+        self.connect_timeout = connect_timeout
         self.client: Any = None
         self._cluster: Any = None
 
@@ -77,8 +82,16 @@ class Runner:
                                          processes=True, host="127.0.0.1",
                                          dashboard_address=None, silence_logs=40)
             self.client = Client(self._cluster)
-        else:
-            self.client = Client(self.scheduler, timeout=20)
+            return self
+        try:
+            self.client = Client(self.scheduler, timeout=self.connect_timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise CaseError([Problem("--scheduler", None, "--scheduler",
+                                     f"no Dask scheduler answered at {self.scheduler!r} "
+                                     f"({reason})", "start one (dask scheduler) and give its "
+                                     "address as tcp://HOST:8786, or use local or serial")]
+                            ) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
