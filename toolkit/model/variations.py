@@ -93,6 +93,25 @@ def _walk(plain: dict, path: str, case: Case) -> tuple[Any, Any]:
     return node, parts[-1]
 
 
+def _number_slot(plain: dict, path: str, case: Case) -> tuple[Any, Any]:
+    """The container and key of the number at ``path`` in ``plain`` (checked to be one)."""
+    node, key = _walk(plain, path, case)
+    if isinstance(node, list):
+        key = int(key) if key.isdigit() and int(key) < len(node) else key
+        present = isinstance(key, int)
+    else:
+        present = isinstance(node, dict) and key in node
+    if not present:
+        known = ", ".join(str(k) for k in node) if isinstance(node, dict) else ""
+        raise _problem(case, path, f"{key!r} is not in the priors here",
+                       f"use one of: {known}" if known else "check the path")
+    value = node[key]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise _problem(case, path, "is not a number", "name a number (a weight, a bound, "
+                       "wander, walk, bounds.within or bounds.chance)")
+    return node, key
+
+
 def value_of(case: Case, path: str) -> float | None:
     """The number at ``path`` in the case's priors (``None`` where it is unset).
 
@@ -101,19 +120,8 @@ def value_of(case: Case, path: str) -> float | None:
     CaseError
         If the path names nothing, or something that is not a number.
     """
-    node, key = _walk(case.priors.model_dump(mode="python"), path, case)
-    if isinstance(node, list):
-        node = dict(enumerate(node))
-        key = int(key) if key.isdigit() else key
-    if not isinstance(node, dict) or key not in node:
-        known = ", ".join(str(k) for k in node) if isinstance(node, dict) else ""
-        raise _problem(case, path, f"{key!r} is not in the priors here",
-                       f"use one of: {known}" if known else "check the path")
-    value = node[key]
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise _problem(case, path, "is not a number", "name a number (a weight, a bound, "
-                       "wander, walk, bounds.within or bounds.chance)")
-    return None if value is None else float(value)
+    node, key = _number_slot(case.priors.model_dump(mode="python"), path, case)
+    return None if node[key] is None else float(node[key])
 
 
 def vary(case: Case, changes: Mapping[str, float]) -> Case:
@@ -129,9 +137,8 @@ def vary(case: Case, changes: Mapping[str, float]) -> Case:
         return case
     plain = case.priors.model_dump(mode="python")
     for path, value in changes.items():
-        value_of(case, path)  # the path names a number (or an unset one)
-        node, key = _walk(plain, path, case)
-        node[int(key) if isinstance(node, list) else key] = float(value)
+        node, key = _number_slot(plain, path, case)
+        node[key] = float(value)
     try:
         priors = Priors.model_validate(plain)
     except ValidationError as exc:
