@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
@@ -19,11 +20,16 @@ from toolkit.outputs.briefing import (
     write_briefing_pdf,
 )
 from toolkit.outputs.briefing.pdf import back_pages, front_pages, text_width, wrap_measured
-from toolkit.outputs.briefing.sections import compute_questions, compute_watch
+from toolkit.outputs.briefing.sections import (
+    compute_questions,
+    compute_sensitivity,
+    compute_watch,
+)
 from toolkit.outputs.charts import inline_svg, probability_chart
 from toolkit.outputs.forecast import run_forecast
-from toolkit.outputs.language import percent
+from toolkit.outputs.language import figure, percent
 from toolkit.outputs.report import CHARTS, export_report, extra_charts
+from toolkit.outputs.sensitivity import sensitivity
 
 AS_OF = dt.date(2025, 6, 30)
 STEM = f"russia-iran-{AS_OF.isoformat()}"
@@ -115,7 +121,8 @@ def test_pdf_pages_and_text(pdf_text, briefing_files, forecast, bundled_case):
     reader, pages = pdf_text
     questions, _ = compute_questions(bundled_case, forecast)
     content = build_briefing(forecast, bundled_case, questions=questions,
-                             watch=compute_watch(bundled_case, forecast))
+                             watch=compute_watch(bundled_case, forecast),
+                             sensitivity=compute_sensitivity(bundled_case, forecast))
     charts = len(CHARTS) + len(extra_charts(bundled_case))
     expected = len(front_pages(content)) + charts + len(back_pages(content))
     assert len(reader.pages) == expected >= 1 + charts + 1
@@ -131,6 +138,60 @@ def test_pdf_pages_and_text(pdf_text, briefing_files, forecast, bundled_case):
     assert "Run manifest" in text and "Diagnostics" in text
     assert f"page 1 of {expected}" in pages[0]
     assert "Which scenario best describes" in flat  # the question
+
+
+def test_briefing_says_what_would_change_the_forecast(page, pdf_text, briefing_files, forecast,
+                                                     bundled_case):
+    direct = sensitivity(bundled_case, AS_OF)  # computed afresh, not the report's memo
+    lead, top = direct.lead, direct.top(5)
+    listed = re.findall(r'<li data-input="([^"]+)" data-swing="([0-9.]+)">([^<]*)</li>', page)
+    assert [path for path, _, _ in listed] == [i.quantity.path for i in top]
+    np.testing.assert_allclose([float(swing) for _, swing, _ in listed],
+                               [i.swing for i in top], atol=1e-6)
+    for (_, _, text), influence in zip(listed, top, strict=True):
+        q = influence.quantity
+        text = html.unescape(text)
+        assert text.startswith(f"{q.label} ({figure(q.value)}): ")
+        assert (f"{figure(q.low)} gives {percent(influence.at_low[lead])}, {figure(q.high)} "
+                f"gives {percent(influence.at_high[lead])}") in text
+        if influence.tipping is not None:
+            to = direct.labels[direct.scenario_ids.index(influence.tipping_to)]
+            assert f"; {to} would lead from {figure(influence.tipping)}." in text
+    assert f"{direct.labels[lead]} (now {percent(direct.probabilities[lead])})" in page
+    assert 'id="chart-sensitivity"' in page
+    assert f"tornado-{top[0].quantity.path}-low" in page  # the tornado's bars, inline
+    out, written = briefing_files
+    assert f"{STEM}-sensitivity.pdf" in {p.name for p in written}
+    flat = " ".join(" ".join(pdf_text[1]).split())
+    assert "What would change the forecast" in flat
+    assert f"1. {top[0].quantity.label} ({figure(top[0].quantity.value)})" in flat
+
+
+def test_sensitivity_is_computed_once_on_the_forecasts_weights(bundled_case, forecast,
+                                                               monkeypatch):
+    import toolkit.outputs.sensitivity as module
+
+    calls = []
+    real = module.sensitivity
+    monkeypatch.setattr(module, "sensitivity",
+                        lambda *args, **kwargs: calls.append(args) or real(*args, **kwargs))
+    first = compute_sensitivity(bundled_case, forecast)
+    assert compute_sensitivity(bundled_case, forecast) is first
+    assert len(calls) <= 1  # the report's run may already be remembered
+    runs = len(calls)
+    even = run_forecast(bundled_case, as_of=AS_OF, weights=np.ones(3))
+    reweighted = compute_sensitivity(bundled_case, even)
+    assert len(calls) == runs + 1 and reweighted is not first
+    np.testing.assert_allclose(reweighted.probabilities, even.probabilities, atol=1e-12)
+    scale = sum(bundled_case.priors.weights)
+    for k, sid in enumerate(bundled_case.priors.scenario_ids):
+        influence = next(i for i in reweighted.influences
+                         if i.quantity.path == f"scenarios.{sid}.weight")
+        assert influence.quantity.value == pytest.approx(scale / 3)
+        halved = np.full(3, scale / 3)
+        halved[k] /= 2
+        np.testing.assert_allclose(influence.at_low, run_forecast(
+            bundled_case, as_of=AS_OF, weights=halved).probabilities, atol=1e-12)
 
 
 def test_case_text_is_escaped_everywhere(case_root, tmp_path):

@@ -52,7 +52,7 @@ def one_chart(monkeypatch):
 
 def test_files_have_stable_names(exported):
     out, written = exported
-    charts = [*CHARTS, "calibration", "questions"]  # the bundled case has questions
+    charts = [*CHARTS, "calibration", "questions", "sensitivity"]  # it has questions
     expected = {f"{STEM}-{name}.{ext}" for name in charts for ext in ("png", "svg")}
     expected |= {f"{STEM}-evidence.csv", f"{STEM}-manifest.json"}
     assert {p.name for p in written} == expected
@@ -175,6 +175,22 @@ def test_cli_writes_and_refuses_another_run(case_root, tmp_path, one_chart):
     assert refused.exit_code == 2
     assert "--force" in refused.output and f"{STEM}-probabilities.png" in refused.output
     assert runner.invoke(main, [*args, "--seed", "7", "--force"]).exit_code == 0
+    assert (out / f"{STEM}-sensitivity.png").exists()
+
+
+def test_cli_no_sensitivity_leaves_out_the_tornado_and_its_section(case_root, tmp_path,
+                                                                   monkeypatch):
+    import toolkit.outputs.sensitivity as module
+
+    monkeypatch.setattr(module, "sensitivity", lambda *a, **k: pytest.fail("ran sensitivity"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["report", "russia-iran", "--root", str(case_root),
+                                       "--out", str(out), "--as-of", AS_OF.isoformat(),
+                                       "--format", "svg,html", "--no-sensitivity"])
+    assert result.exit_code == 0, result.output
+    assert not list(out.glob("*sensitivity*")) and (out / f"{STEM}-trail.svg").exists()
+    page = (out / f"{STEM}-briefing.html").read_text(encoding="utf-8")
+    assert "What to watch next" in page and "What would change the forecast" not in page
 
 
 def test_cli_rejects_unknown_formats(case_root, tmp_path):

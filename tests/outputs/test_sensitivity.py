@@ -3,9 +3,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from toolkit.inference.engines import get_engine
 from toolkit.model.variations import vary
 from toolkit.outputs.charts.tornado import tornado_chart
-from toolkit.outputs.forecast import run_forecast
+from toolkit.outputs.forecast import assemble, run_forecast
 from toolkit.outputs.sensitivity import sensitivity
 from toolkit.outputs.variants import Variants
 
@@ -34,6 +35,23 @@ def test_variants_agree_with_whole_forecasts(bundled_case) -> None:
     runs = variants.reruns
     variants.probabilities({"scenarios.transactional.weight": 2.0})
     assert variants.reruns == runs  # a weight needs no rerun
+
+
+def test_variants_read_the_items_they_are_given(bundled_case) -> None:
+    items, excluded = bundled_case.select(AS_OF)
+    subset = [item for item in items if item.indicator != "drone_supply"]
+    assert 0 < len(subset) < len(items)
+
+    def whole(case) -> np.ndarray:  # the full exact forecast on the subset only
+        result = get_engine("exact").run(case, case.observations(subset, AS_OF), 0)
+        return assemble(case, subset, excluded, result, "exact", AS_OF, 0).probabilities
+
+    variants = Variants(bundled_case, AS_OF, items=subset)
+    np.testing.assert_allclose(variants.base, whole(bundled_case), rtol=0, atol=1e-12)
+    assert not np.allclose(variants.base, Variants(bundled_case, AS_OF).base, atol=1e-3)
+    change = {"expectations.financing.transactional.low": 0.3}
+    np.testing.assert_allclose(variants.probabilities(change),
+                               whole(vary(bundled_case, change)), rtol=0, atol=1e-12)
 
 
 def test_each_end_of_the_tornado_is_the_forecast_with_that_change(bundled_case, result) -> None:

@@ -124,3 +124,63 @@ def test_dynamic_button_failure_shows_a_message(case_root, error):
     assert html.escape(str(error)) in status and "<script" not in status
     assert dash.dynamic_panel.chart.value == "" and not dash.dynamic_panel.button.disabled
     assert dash.forecast is not None  # the rest of the dashboard keeps working
+
+
+def _bars(panel) -> list[str]:
+    return [box.children[0].tooltip for box in panel.rows.children]
+
+
+def test_sensitivity_panel_ranks_inputs_and_selects_their_controls(case_root):
+    from toolkit.outputs.sensitivity import sensitivity
+
+    dash = Dashboard(case_root, CASE, as_of=AS_OF, debounce=0)
+    panel = dash.sensitivity_panel
+    assert "Find what drives it" in panel.status.value and not panel.rows.children
+    assert not panel.is_current(dash._inputs_key())
+    panel.button.click()
+    case = load_case(case_root, CASE)
+    direct = sensitivity(case, AS_OF)
+    assert _bars(panel) == [i.quantity.path for i in direct.top(10)]
+    assert panel.progress.value == 1.0 and panel.is_current(dash._inputs_key())
+    tracks = re.findall(r'data-input="([^"]+)" data-swing="([0-9.]+)"',
+                        "".join(box.children[1].value for box in panel.rows.children))
+    np.testing.assert_allclose([float(s) for _, s in tracks],
+                               [i.swing for i in direct.top(10)], atol=1e-6)
+
+    weight = next(p for p in panel.bars if p.startswith("scenarios."))
+    panel.bars[weight].click()
+    slider = dash.weight_sliders[weight.split(".")[1]]
+    assert "selected-control" in slider._dom_classes
+    bound = next(p for p in panel.bars if p.startswith("expectations."))
+    _, indicator, scenario, end = bound.split(".")
+    dash.expectations.picker.value = next(value for _, value in dash.expectations.picker.options
+                                          if value != indicator)
+    panel.bars[bound].click()
+    field = getattr(dash.expectation_inputs[(indicator, scenario)], end)
+    assert dash.expectations.picker.value == indicator
+    assert "selected-control" in field._dom_classes
+    assert "selected-control" not in slider._dom_classes  # one control selected at a time
+    assert bound in panel.status.value
+    message = panel.select("wander")
+    assert "no dashboard control" in message and "russia-iran.yaml" in message
+
+    # the bars follow the dashboard's inputs: a what-if exclusion, then a slider
+    dropped = next(iter(dash.evidence_include))
+    dash.evidence_include[dropped].value = False
+    assert "inputs changed since this analysis" in panel.status.value
+    assert not panel.is_current(dash._inputs_key())
+    panel.button.click()
+    items = [i for i in case.select(AS_OF)[0] if i.id != dropped]
+    what_if = sensitivity(case, AS_OF, items=items)
+    np.testing.assert_allclose(panel.result.probabilities, what_if.probabilities, atol=1e-12)
+    np.testing.assert_allclose(panel.result.probabilities, dash.forecast.probabilities,
+                               atol=1e-12)
+    assert [i.swing for i in panel.result.influences] == pytest.approx(
+        [i.swing for i in what_if.influences], abs=1e-12)
+
+    written = dash.export(case_root / "reports", formats=("svg",))
+    assert any(p.name.endswith("-sensitivity.svg") for p in written)
+    dash.weight_sliders["drift"].value = 0.9
+    assert "inputs changed since this analysis" in panel.status.value
+    written = dash.export(case_root / "reports2", formats=("svg",))
+    assert written and not any("sensitivity" in p.name for p in written)

@@ -49,3 +49,16 @@ def percent_range(low: float, high: float) -> str:
     a, b = percent(low), percent(high)
     return a if a == b else f"{a} to {b}"
 
+
+
+def figure(value: float) -> str:
+    """A prior quantity for a sentence: ``0.25``, ``1.196``, ``80,000``.
+
+    Four significant figures below 1,000, whole numbers with thousands separators up to a
+    trillion, scientific notation beyond.
+    """
+    if abs(value) >= 1e12:
+        return f"{value:.3g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"

@@ -23,7 +23,11 @@ from toolkit.core.locks import folder_lock_path, locked
 from toolkit.model.case import Case
 from toolkit.outputs.briefing import ChartEmbed, build_briefing, evidence_csv, render_html
 from toolkit.outputs.briefing.pdf import write_briefing_pdf
-from toolkit.outputs.briefing.sections import compute_questions, compute_watch
+from toolkit.outputs.briefing.sections import (
+    compute_questions,
+    compute_sensitivity,
+    compute_watch,
+)
 from toolkit.outputs.charts import (
     attribution_chart,
     freeze_layout,
@@ -86,14 +90,21 @@ CHARTS: dict[str, ChartSpec] = {
 }
 
 
-#: Charts drawn from other computations: the case's questions (when it has a questions file)
-#: and a dynamic-model run (when given), with their captions.
+#: Inputs the report's tornado chart shows (the briefing lists the top five).
+TORNADO_TOP = 10
+#: Charts drawn from other computations: the case's questions (when it has a questions file),
+#: the sensitivity analysis (with the case) and a dynamic-model run (when given), with their
+#: captions.
 EXTRA_CAPTIONS: dict[str, str] = {
     "calibration": "Calibration of the case's scored questions: observed frequency of yes "
                    "against the mean forecast per probability bin, with the number of "
                    "questions in each bin (exact engine, evidence up to each as-of date).",
     "questions": "Each question's probability of yes at monthly as-of dates up to this one "
                  "(exact engine); a star marks its resolution, at 100% for yes and 0% for no.",
+    "sensitivity": "What would change the forecast: the leading scenario's probability with "
+                   "each prior quantity halved (one end of its bar) and doubled (the other), "
+                   "the rest as saved, most influential on top; the line is the forecast "
+                   "(exact engine).",
     "timeline": "Dynamic model: each regime's probability month by month (filtered up to the "
                 "as-of month, projected to the horizon) with shaded credible intervals.",
 }
@@ -111,23 +122,30 @@ def report_inputs(case: Case | None) -> dict[str, str]:
     return {"questions": hashlib.sha256(case.paths.questions.read_bytes()).hexdigest()}
 
 
-def extra_charts(case: Case | None, dynamic: Any = None) -> list[str]:
+def extra_charts(case: Case | None, dynamic: Any = None, sensitivity: bool = True) -> list[str]:
     """Names of the extra charts a report writes (see :data:`EXTRA_CAPTIONS`)."""
     names = []
     if case is not None and case.paths.questions.exists():
         names += ["calibration", "questions"]
+    if case is not None and sensitivity:
+        names.append("sensitivity")
     if dynamic is not None:
         names.append("timeline")
     return names
 
 
-def _extra_figures(names: list[str], questions: Any, dynamic: Any) -> dict[str, Figure]:
+def _extra_figures(names: list[str], questions: Any, drivers: Any,
+                   dynamic: Any) -> dict[str, Figure]:
     from toolkit.outputs.charts.questions import calibration_chart, question_paths_chart
 
     figures = {}
     if "calibration" in names:
         figures["calibration"] = calibration_chart(questions[0])
         figures["questions"] = question_paths_chart(questions[1])
+    if "sensitivity" in names:
+        from toolkit.outputs.charts.tornado import tornado_chart
+
+        figures["sensitivity"] = tornado_chart(drivers, TORNADO_TOP)
     if "timeline" in names:
         from toolkit.outputs.charts.timeline import timeline_chart
 
@@ -151,7 +169,8 @@ def _plan(forecast: Forecast, out_dir: Path, formats: list[str], case: Case | No
 
 def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                   case: Case | None = None, *, force: bool = False,
-                  briefing: bool = True, dynamic: Any = None) -> list[Path]:
+                  briefing: bool = True, dynamic: Any = None,
+                  sensitivity: bool = True) -> list[Path]:
     """Write the charts and, with the case, the briefing, in the requested formats.
 
     Parameters
@@ -173,6 +192,11 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     dynamic : DynamicForecast, optional
         A :func:`toolkit.outputs.dynamic_forecast.run_dynamic` result: adds the ``timeline``
         chart and a line with its horizon probabilities.
+    sensitivity : bool
+        With the case: run the sensitivity analysis
+        (:func:`toolkit.outputs.briefing.sections.compute_sensitivity`, exact engine, on
+        the forecast's weights and evidence), write the ``sensitivity`` tornado chart and
+        give the briefing a "What would change the forecast" section.
 
     Notes
     -----
@@ -199,15 +223,17 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     wants_briefing = briefing and any(f in formats for f in ("pdf", "html", "csv"))
     if wants_briefing and case is None:
         raise ValueError("the briefing (pdf, html, csv) needs the case")
-    extra = extra_charts(case, dynamic)
+    extra = extra_charts(case, dynamic, sensitivity)
     charts, targets = _plan(forecast, out_dir, formats, case, briefing, extra)
     inputs = report_inputs(case) if "calibration" in extra else {}
     with locked(folder_lock_path(out_dir), display_path(out_dir)):
         kept = check_outputs(out_dir, forecast, targets, force, inputs)
         questions = compute_questions(case, forecast) if "calibration" in extra else None
+        drivers = (compute_sensitivity(case, forecast)
+                   if case is not None and "sensitivity" in extra else None)
         figures = {name: freeze_layout(CHARTS[name](forecast, case))
                    for name in charts if name in CHARTS}
-        figures.update(_extra_figures(extra, questions, dynamic))
+        figures.update(_extra_figures(extra, questions, drivers, dynamic))
         written: list[Path] = []
         for name, figure in figures.items():
             for ext in (f for f in formats if f in CHART_FORMATS):
@@ -217,7 +243,8 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
             assert case is not None
             content = build_briefing(forecast, case,
                                      questions=questions[0] if questions else None,
-                                     watch=compute_watch(case, forecast), dynamic=dynamic)
+                                     watch=compute_watch(case, forecast),
+                                     sensitivity=drivers, dynamic=dynamic)
             if "pdf" in formats:
                 path = output_path(out_dir, forecast, "briefing", "pdf")
                 write_briefing_pdf(content, list(figures.values()), path)
@@ -242,7 +269,8 @@ def _caption(name: str) -> str:
 
 
 def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
-                  case: Case | None = None, *, force: bool = False) -> list[Path]:
+                  case: Case | None = None, *, force: bool = False,
+                  sensitivity: bool = True) -> list[Path]:
     """Draw every chart and save it in each requested format.
 
     Parameters
@@ -257,6 +285,8 @@ def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
         Adds the charts that need the case (predicted against observed).
     force : bool
         Replace files that a different run wrote.
+    sensitivity : bool
+        With the case, also the ``sensitivity`` tornado chart.
 
     Returns
     -------
@@ -266,4 +296,5 @@ def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
     unknown = [f for f in formats if f not in CHART_FORMATS]
     if unknown:
         raise ValueError(f"unknown chart format(s) {unknown}; use {', '.join(CHART_FORMATS)}")
-    return export_report(forecast, out_dir, formats, case, force=force, briefing=False)
+    return export_report(forecast, out_dir, formats, case, force=force, briefing=False,
+                         sensitivity=sensitivity)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from toolkit.core.errors import CaseError
 from toolkit.model.case import Case
+from toolkit.model.evidence import EvidenceItem
 from toolkit.model.variations import SPAN, Quantity, quantities
 from toolkit.outputs.variants import Variants
 
@@ -126,6 +127,7 @@ class Sensitivity:
 def sensitivity(case: Case, as_of: dt.date | None = None, engine: str = "exact",
                 seed: int | None = None,
                 progress: Callable[[int, int], None] | None = None,
+                items: list[EvidenceItem] | None = None,
                 **engine_options: Any) -> Sensitivity:
     """Move every prior quantity across its plausible range and find its tipping point.
 
@@ -141,6 +143,8 @@ def sensitivity(case: Case, as_of: dt.date | None = None, engine: str = "exact",
         Seed of the PyMC engine.
     progress : callable, optional
         Called with (quantities done, quantities in all) after each quantity.
+    items : list of EvidenceItem, optional
+        The evidence to read (default: what the case counts at ``as_of``).
     **engine_options
         Passed to the PyMC engine.
 
@@ -150,7 +154,7 @@ def sensitivity(case: Case, as_of: dt.date | None = None, engine: str = "exact",
         Influences sorted by swing, largest first (ties in priors-file order).
     """
     start = time.perf_counter()
-    variants = Variants(case, as_of, engine, seed, **engine_options)
+    variants = Variants(case, as_of, engine, seed, items, **engine_options)
     lead = int(np.argmax(variants.base))
     todo = quantities(case)
     found = []

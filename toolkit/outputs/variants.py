@@ -23,6 +23,7 @@ import numpy as np
 from toolkit.core.errors import CaseError, Problem
 from toolkit.inference.engines import get_engine
 from toolkit.model.case import Case
+from toolkit.model.evidence import EvidenceItem
 from toolkit.model.variations import vary
 from toolkit.outputs.forecast import default_seed
 
@@ -43,18 +44,22 @@ class Variants:
         The engine (exact by default; see the module docstring).
     seed : int, optional
         Seed of the PyMC engine (default: derived from the case name).
+    items : list of EvidenceItem, optional
+        The evidence to read (default: what :meth:`Case.select` counts at ``as_of``; the
+        dashboard passes its what-if selection, a report its forecast's items).
     **engine_options
         Passed to the PyMC engine.
     """
 
     def __init__(self, case: Case, as_of: dt.date | None = None, engine: str = "exact",
-                 seed: int | None = None, **engine_options: Any) -> None:
+                 seed: int | None = None, items: list[EvidenceItem] | None = None,
+                 **engine_options: Any) -> None:
         self.case = case
         self.as_of = as_of or dt.date.today()
         self.engine = engine
         self.seed = default_seed(case.name) if seed is None else seed
         self.engine_options = engine_options
-        self.items, _ = case.select(self.as_of)
+        self.items = case.select(self.as_of)[0] if items is None else list(items)
         self._terms: dict[tuple[str, str], np.ndarray] = {}
         self.reruns = 0
         self.base = self.probabilities({})

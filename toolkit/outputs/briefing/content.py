@@ -24,10 +24,13 @@ from toolkit import __version__
 from toolkit.model.case import Case
 from toolkit.outputs.briefing.sections import (
     QuestionRow,
+    SensitivityRow,
     WatchRow,
     dynamic_line,
     question_rows,
     questions_note,
+    sensitivity_note,
+    sensitivity_rows,
     watch_note,
     watch_rows,
 )
@@ -110,6 +113,8 @@ class Briefing:
     questions_note: str = ""
     watch: list[WatchRow] = field(default_factory=list)
     watch_note: str = ""
+    sensitivity: list[SensitivityRow] = field(default_factory=list)
+    sensitivity_note: str = ""
     dynamic: str = ""
 
     @property
@@ -254,7 +259,8 @@ def manifest_rows(forecast: Forecast) -> list[tuple[str, str]]:
 
 
 def build_briefing(forecast: Forecast, case: Case, *, questions: Any = None,
-                   watch: Any = None, dynamic: Any = None) -> Briefing:
+                   watch: Any = None, sensitivity: Any = None,
+                   dynamic: Any = None) -> Briefing:
     """Gather everything the briefing shows.
 
     Parameters
@@ -267,6 +273,9 @@ def build_briefing(forecast: Forecast, case: Case, *, questions: Any = None,
         The case's questions backtested at the as-of date ("Questions" section).
     watch : list of WatchEntry, optional
         The ranking of :func:`toolkit.outputs.watch.watch` ("What to watch next", top five).
+    sensitivity : Sensitivity, optional
+        The result of :func:`toolkit.outputs.sensitivity.sensitivity` ("What would change
+        the forecast", top five).
     dynamic : DynamicForecast, optional
         A dynamic-model run; its horizon probabilities get a line.
 
@@ -302,6 +311,8 @@ def build_briefing(forecast: Forecast, case: Case, *, questions: Any = None,
         questions_note=questions_note(questions) if questions is not None else "",
         watch=watch_rows(watch) if watch is not None else [],
         watch_note=watch_note(watch) if watch is not None else "",
+        sensitivity=sensitivity_rows(sensitivity) if sensitivity is not None else [],
+        sensitivity_note=sensitivity_note(sensitivity) if sensitivity is not None else "",
         dynamic=dynamic_line(dynamic) if dynamic is not None else "",
     )
 

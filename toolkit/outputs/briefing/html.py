@@ -107,6 +107,7 @@ def render_html(briefing: Briefing, charts: list[ChartEmbed]) -> str:
     if briefing.dynamic:
         parts.append(f'<p class="dynamic">{esc(briefing.dynamic)}</p>')
     parts += _watch(briefing)
+    parts += _sensitivity(briefing)
     parts += _questions(briefing)
     parts.append("<h2>Charts</h2>")
     for chart in charts:
@@ -151,6 +152,17 @@ def _watch(briefing: Briefing) -> list[str]:
            '<ol class="watch">']
     out += [f'<li data-indicator="{esc(row.indicator)}" data-bits="{row.bits:.6f}">'
             f"{esc(row.text)}</li>" for row in briefing.watch]
+    out.append("</ol>")
+    return out
+
+
+def _sensitivity(briefing: Briefing) -> list[str]:
+    if not briefing.sensitivity:
+        return []
+    out = ['<h2 id="sensitivity">What would change the forecast</h2>',
+           f"<p>{esc(briefing.sensitivity_note)}</p>", '<ol class="sensitivity">']
+    out += [f'<li data-input="{esc(row.input)}" data-swing="{row.swing:.6f}">'
+            f"{esc(row.text)}</li>" for row in briefing.sensitivity]
     out.append("</ol>")
     return out
 

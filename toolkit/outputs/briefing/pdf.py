@@ -163,6 +163,11 @@ def front_pages(briefing: Briefing) -> list[Figure]:
         flow.paragraph(briefing.watch_note, size=8.5, color=MUTED)
         for row in briefing.watch:
             flow.paragraph(f"{row.rank}. {row.text}", indent=0.1, after=0.04)
+    if briefing.sensitivity:
+        flow.heading("What would change the forecast")
+        flow.paragraph(briefing.sensitivity_note, size=8.5, color=MUTED)
+        for row in briefing.sensitivity:
+            flow.paragraph(f"{row.rank}. {row.text}", indent=0.1, after=0.04)
     if briefing.questions:
         flow.heading("Questions")
         flow.paragraph(briefing.questions_note, size=8.5, color=MUTED)

@@ -1,4 +1,4 @@
-"""Optional briefing sections: scored questions, what to watch next, the dynamic model.
+"""Optional briefing sections: questions, what to watch, what would change it, the dynamic model.
 
 Each section is plain data built from a finished computation (:mod:`toolkit.outputs.backtest`,
 :mod:`toolkit.outputs.watch`, :func:`toolkit.outputs.dynamic_forecast.run_dynamic`);
@@ -9,20 +9,34 @@ escapes it for its own medium.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from toolkit.outputs.language import percent, percent_range
+import numpy as np
+
+from toolkit.outputs.language import figure, percent, percent_range
 
 if TYPE_CHECKING:
     from toolkit.model.case import Case
     from toolkit.outputs.backtest import Backtest, Rolling
     from toolkit.outputs.forecast import Forecast
+    from toolkit.outputs.sensitivity import Sensitivity
     from toolkit.outputs.watch import WatchEntry
 
 #: How many indicators the briefing's "What to watch next" lists.
 WATCH_TOP = 5
+#: How many inputs the briefing's "What would change the forecast" lists.
+SENSITIVITY_TOP = 5
+#: Sensitivity results kept in memory, keyed by everything they read (see
+#: :func:`compute_sensitivity`), so a report after a dashboard panel run, or a second format,
+#: does not pay for it twice.
+SENSITIVITY_MEMO = 8
+_SENSITIVITY: dict[str, Sensitivity] = {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,53 @@ class WatchRow:
         """``Label (indicator): 0.067 bits expected (12% of the current uncertainty)``."""
         return (f"{self.label} ({self.indicator}): {self.bits:.3f} bits expected entropy "
                 f"reduction ({percent(self.share)} of the current uncertainty)")
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """One input of the "What would change the forecast" list."""
+
+    rank: int
+    input: str
+    label: str
+    value: float
+    low: float
+    high: float
+    at_low: float
+    at_high: float
+    swing: float
+    tipping: float | None
+    tipping_to: str | None
+
+    @property
+    def text(self) -> str:
+        """The sentence: ``Label (0.5): 0.25 gives 63%, 1 gives 87%; Other would lead ...``."""
+        text = (f"{self.label} ({figure(self.value)}): {figure(self.low)} gives "
+                f"{percent(self.at_low)}, {figure(self.high)} gives {percent(self.at_high)}")
+        if self.tipping is not None and self.tipping_to:
+            text += f"; {self.tipping_to} would lead from {figure(self.tipping)}"
+        return text + "."
+
+
+def sensitivity_rows(result: Sensitivity, top: int = SENSITIVITY_TOP) -> list[SensitivityRow]:
+    """The ``top`` inputs that move the headline most, with their tipping points."""
+    lead = result.lead
+    labels = dict(zip(result.scenario_ids, result.labels, strict=True))
+    return [SensitivityRow(rank, i.quantity.path, i.quantity.label, i.quantity.value,
+                           i.quantity.low, i.quantity.high, float(i.at_low[lead]),
+                           float(i.at_high[lead]), i.swing, i.tipping,
+                           labels.get(i.tipping_to or "", i.tipping_to))
+            for rank, i in enumerate(result.top(top), start=1)]
+
+
+def sensitivity_note(result: Sensitivity) -> str:
+    """What the list measures."""
+    lead = result.lead
+    return (f"Each prior quantity halved and doubled, one at a time, the rest as saved: how "
+            f"far the probability of the leading scenario, {result.labels[lead]} (now "
+            f"{percent(float(result.probabilities[lead]))}), moves, and the value at which "
+            f"another scenario would lead ({len(result.influences)} quantities, "
+            f"{result.engine} engine).")
 
 
 def question_rows(result: Backtest) -> list[QuestionRow]:
@@ -159,3 +220,37 @@ def compute_watch(case: Case, forecast: Forecast) -> list[WatchEntry]:
 
     start = forecast if forecast.engine == "exact" else None
     return watch(case, as_of=forecast.as_of, forecast=start)[1]
+
+
+def compute_sensitivity(case: Case, forecast: Forecast,
+                        progress: Callable[[int, int], None] | None = None) -> Sensitivity:
+    """Sensitivity of the forecast's headline to every prior quantity (exact engine).
+
+    The case is taken with the forecast's prior weights (a dashboard forecast may carry
+    slider weights) and read on the forecast's own evidence items. Results are kept in
+    memory (:data:`SENSITIVITY_MEMO` of them), keyed by the priors as given, every field of
+    those items, the hashes of the case's files and the as-of date.
+    """
+    from toolkit.model.variations import vary
+    from toolkit.outputs.sensitivity import sensitivity
+
+    saved = np.asarray(case.priors.weights, float)
+    if saved.sum() > 0 and not np.allclose(saved / saved.sum(), forecast.prior, rtol=1e-12,
+                                           atol=1e-15):
+        scale = saved.sum()
+        case = vary(case, {f"scenarios.{sid}.weight": float(p) * scale
+                           for sid, p in zip(forecast.scenario_ids, forecast.prior,
+                                             strict=True)})
+    key = hashlib.sha256(json.dumps({
+        "case": case.name, "priors": case.priors.model_dump(mode="json"),
+        "items": [dataclasses.asdict(item) for item in forecast.items],
+        "files": case.input_hashes, "as_of": forecast.as_of.isoformat(),
+    }, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    if key not in _SENSITIVITY:
+        while len(_SENSITIVITY) >= SENSITIVITY_MEMO:
+            _SENSITIVITY.pop(next(iter(_SENSITIVITY)))
+        _SENSITIVITY[key] = sensitivity(case, forecast.as_of, progress=progress,
+                                        items=forecast.items)
+    elif progress is not None:
+        progress(1, 1)
+    return _SENSITIVITY[key]

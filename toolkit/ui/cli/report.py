@@ -59,11 +59,15 @@ def run_dynamic_model(case: Case, as_of: dt.date, seed: int | None) -> Any:
 @click.option("--dynamic", is_flag=True,
               help="Also run the dynamic (regime-switching) model: adds the timeline chart and "
                    "its horizon probabilities to the briefing. Samples with PyMC (slow).")
+@click.option("--no-sensitivity", "no_sensitivity", is_flag=True,
+              help="Leave out the tornado chart and the briefing's \"What would change the "
+                   "forecast\" (about a thousand exact forecasts, seconds on the bundled "
+                   "case).")
 @root_option
 @user_errors
 def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
                    as_of: dt.date | None, seed: int | None, force: bool, dynamic: bool,
-                   root: Path | None) -> None:
+                   no_sensitivity: bool, root: Path | None) -> None:
     """Write the charts and briefing of CASE's forecast to OUT.
 
     Files are named <case>-<as-of>-<chart>.<ext> and <case>-<as-of>-briefing.<ext>; a
@@ -80,7 +84,11 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     if dynamic:
         click.echo("running the dynamic model (PyMC sampling) ...", err=True)
         timeline = run_dynamic_model(loaded, forecast.as_of, seed)
-    written = export_report(forecast, out_dir, formats, loaded, force=force, dynamic=timeline)
+    if not no_sensitivity:
+        click.echo("finding what would change the forecast (sensitivity, exact engine) ...",
+                   err=True)
+    written = export_report(forecast, out_dir, formats, loaded, force=force, dynamic=timeline,
+                            sensitivity=not no_sensitivity)
     click.echo(forecast.headline())
     if timeline is not None:
         click.echo(timeline.headline())

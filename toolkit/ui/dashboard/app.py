@@ -31,7 +31,9 @@ from toolkit.core.errors import CaseError
 from toolkit.inference.engines import Engine, EngineResult, get_engine
 from toolkit.model.case import load_case
 from toolkit.model.evidence import EvidenceItem
+from toolkit.outputs.briefing.sections import compute_sensitivity
 from toolkit.outputs.forecast import Forecast, assemble, default_seed
+from toolkit.outputs.sensitivity import Sensitivity
 from toolkit.outputs.watch import WatchEntry, watch
 from toolkit.ui.dashboard.controls import (
     EvidenceControls,
@@ -41,7 +43,7 @@ from toolkit.ui.dashboard.controls import (
 )
 from toolkit.ui.dashboard.debounce import Debouncer
 from toolkit.ui.dashboard.file_actions import FileActions
-from toolkit.ui.dashboard.panels import DynamicPanel, WatchPanel
+from toolkit.ui.dashboard.panels import DynamicPanel, SensitivityPanel, WatchPanel
 from toolkit.ui.dashboard.views import (
     diagnostics_html,
     drivers_html,
@@ -141,6 +143,9 @@ class Dashboard(FileActions):
         self.drivers_view = html("")
         self.diagnostics_view = html("")
         self.watch_panel = WatchPanel(self._rank_inputs)
+        self.sensitivity_panel = SensitivityPanel(self._sensitivity_inputs, self.weights,
+                                                  self.expectations,
+                                                  case.paths.shown(case.paths.priors))
         self.dynamic_panel = DynamicPanel(self._dynamic_inputs, self.dynamic_runner)
         for slider in self.weight_sliders.values():
             slider.observe(self._on_weight, names="value")
@@ -168,9 +173,10 @@ class Dashboard(FileActions):
         views = w.VBox([self.summary, self.probability_chart,
                         w.Accordion([self.trail_chart, self.drivers_view,
                                      self.diagnostics_view, self.watch_panel.box,
-                                     self.dynamic_panel.box],
+                                     self.sensitivity_panel.box, self.dynamic_panel.box],
                                     titles=("Trail", "What moved it", "Diagnostics",
-                                            "What to watch next", "Dynamic model"),
+                                            "What to watch next", "What would change it",
+                                            "Dynamic model"),
                                     selected_index=0)],
                        layout=w.Layout(flex="1 1 560px", max_width="700px"))
         columns = w.HBox([controls, views], layout=w.Layout(flex_flow="row wrap"))
@@ -297,17 +303,24 @@ class Dashboard(FileActions):
         self.drivers_view.value = drivers_html(forecast)
         self.diagnostics_view.value = diagnostics_html(forecast)
         self.watch_panel.forecast_changed(self._inputs_key())
+        self.sensitivity_panel.forecast_changed(self._inputs_key())
 
     # -- panels run on request --------------------------------------------------------------
     def _inputs_key(self) -> tuple:
         return (self.whatif.version, tuple(np.round(self.weights.weights(), 12)))
 
-    def _rank_inputs(self) -> tuple[tuple, list[WatchEntry]]:
+    def _exact_forecast(self) -> Forecast:
         result, items, excluded = self._exact_result()
-        case = self.whatif.case()
-        exact = assemble(case, items, excluded, result, "exact", self.whatif.as_of, self.seed,
-                         weights=self.weights.weights())
-        return self._inputs_key(), watch(case, forecast=exact)[1]
+        return assemble(self.whatif.case(), items, excluded, result, "exact",
+                        self.whatif.as_of, self.seed, weights=self.weights.weights())
+
+    def _rank_inputs(self) -> tuple[tuple, list[WatchEntry]]:
+        return self._inputs_key(), watch(self.whatif.case(), forecast=self._exact_forecast())[1]
+
+    def _sensitivity_inputs(self, progress: Callable[[int, int], None]
+                            ) -> tuple[tuple, Sensitivity]:
+        return self._inputs_key(), compute_sensitivity(self.whatif.case(),
+                                                       self._exact_forecast(), progress)
 
     def rank_indicators(self) -> list[WatchEntry]:
         """Rank the indicators by expected entropy reduction (the "Rank indicators" button)."""

@@ -6,6 +6,7 @@ dashboard's state (root, forecast, what-if edits, sliders) and reports on its st
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,17 @@ class FileActions:
     root: Path
     whatif: Any
     replace_exports: Any
+    sensitivity_panel: Any
+    _inputs_key: Callable[[], Hashable]
     weight_sliders: dict[str, Any]
     last_export: list[Path]
 
     def export(self, out_dir: Path | None = None,
                formats: tuple[str, ...] = EXPORT_FORMATS) -> list[Path]:
         """Write the current forecast's charts with :func:`toolkit.outputs.report.export_charts`.
+
+        The tornado chart is included when the "What would change it" panel holds an
+        analysis of the current inputs (it is not recomputed here).
 
         Returns
         -------
@@ -38,8 +44,10 @@ class FileActions:
         out = Path(out_dir) if out_dir is not None else self.root / "reports"
         self._set_status(f"Exporting charts to {out} ...")
         try:
-            written = export_charts(self.forecast, out, list(formats), case=self.whatif.case(),
-                                    force=self.replace_exports.value)
+            written = export_charts(
+                self.forecast, out, list(formats), case=self.whatif.case(),
+                force=self.replace_exports.value,
+                sensitivity=self.sensitivity_panel.is_current(self._inputs_key()))
         except (CaseError, OSError) as exc:
             hint = ("" if self.replace_exports.value else " Tick 'replace files of another "
                     "run' to overwrite them, or export elsewhere.")

@@ -1,12 +1,13 @@
-"""Dashboard panels run on request: "What to watch next" and the dynamic model's timeline.
+"""Dashboard panels run on request: what to watch, what would change it, the dynamic model.
 
-Both computations are slower than a redraw: ranking the indicators
-(:func:`toolkit.outputs.watch.watch`, exact engine) takes a few hundred milliseconds on the bundled
-case, and the dynamic model (:func:`toolkit.outputs.dynamic_forecast.run_dynamic`) samples with
-PyMC for tens
-of seconds. So each panel has a button. The watch ranking is redone with every forecast
-refresh only when its last run took under :data:`LIVE_MS`; otherwise the panel says the
-ranking is out of date until the button is pressed again. Every text is escaped.
+These computations are slower than a redraw: ranking the indicators
+(:func:`toolkit.outputs.watch.watch`, exact engine) takes a few hundred milliseconds on the
+bundled case, the sensitivity analysis (:func:`toolkit.outputs.sensitivity.sensitivity`,
+about a thousand exact forecasts) several seconds, and the dynamic model
+(:func:`toolkit.outputs.dynamic_forecast.run_dynamic`) samples with PyMC for tens of seconds.
+So each panel has a button. The watch ranking is redone with every forecast refresh only
+when its last run took under :data:`LIVE_MS`; otherwise a panel says its result is out of
+date until the button is pressed again. Every text is escaped.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import ipywidgets as w
 
 from toolkit.core.errors import CaseError
 from toolkit.outputs.charts import freeze_layout, inline_svg
+from toolkit.outputs.sensitivity import Influence, Sensitivity
 from toolkit.outputs.watch import WatchEntry
-from toolkit.ui.dashboard.controls import html
-from toolkit.ui.dashboard.views import WARNING, esc, pct
+from toolkit.ui.dashboard.controls import ExpectationControls, WeightControls, html
+from toolkit.ui.dashboard.views import WARNING, esc, pct, shorten
 
 #: A watch ranking faster than this (milliseconds) is redone on every refresh.
 LIVE_MS = 200.0
 #: Indicators shown in the watch panel.
 WATCH_TOP = 5
+#: Inputs shown in the sensitivity panel.
+SENSITIVITY_TOP = 10
+#: CSS class of the control a sensitivity bar selected.
+SELECTED = "selected-control"
 
 
 def watch_html(entries: list[WatchEntry], top: int = WATCH_TOP, note: str = "") -> str:
@@ -94,6 +100,145 @@ class WatchPanel:
         else:
             self.view.value = watch_html(self.entries, note="The inputs changed since this "
                                          "ranking: press Rank indicators to update it.")
+
+
+def bar_html(influence: Influence, base: float) -> str:
+    """A bar from the headline at the quantity halved to doubled, on a 0-100% track."""
+    lead = influence.lead
+    at_low, at_high = float(influence.at_low[lead]), float(influence.at_high[lead])
+    left, right = sorted((at_low, at_high))
+    tipping = ("" if influence.tipping is None else
+               f"; tips to {esc(influence.tipping_to)} at {influence.tipping:.4g}")
+    return (f'<div class="sensitivity-track" data-input="{esc(influence.quantity.path)}" '
+            f'data-swing="{influence.swing:.6f}" style="position:relative;width:180px;'
+            'height:12px;background:#eee;display:inline-block;vertical-align:middle">'
+            f'<div style="position:absolute;left:{100 * left:.2f}%;width:'
+            f'{max(100 * (right - left), 0.5):.2f}%;height:12px;background:#1b6ca8"></div>'
+            f'<div style="position:absolute;left:{100 * base:.2f}%;width:1px;height:12px;'
+            'background:#000"></div></div>'
+            f"<span style='font-size:11px'> x0.5: {pct(at_low)}, x2: {pct(at_high)}"
+            f"{tipping}</span>")
+
+
+class SensitivityPanel:
+    """A "Find what drives it" button over a tornado of clickable bars.
+
+    Clicking an input's bar selects its control: a weight's slider or an expectation's
+    bound (its indicator is picked and the field gets the ``selected-control`` class);
+    quantities with no dashboard control (path points, wander, walk) are named with the
+    file to edit.
+
+    Parameters
+    ----------
+    compute : callable
+        ``compute(progress) -> (key, Sensitivity)`` for the current inputs; ``progress`` is
+        called with (quantities done, quantities in all); ``key`` as for :class:`WatchPanel`.
+    weights, expectations : WeightControls, ExpectationControls
+        The controls a bar can select.
+    priors_file : str
+        The priors file as shown to the user (named for quantities with no control).
+    """
+
+    def __init__(self, compute: Callable[[Callable[[int, int], None]],
+                                         tuple[Hashable, Sensitivity]],
+                 weights: WeightControls, expectations: ExpectationControls,
+                 priors_file: str = "the priors file"):
+        self._compute = compute
+        self._weights = weights
+        self._expectations = expectations
+        self._priors_file = priors_file
+        self.key: Hashable | None = None
+        self.result: Sensitivity | None = None
+        self.selected: w.Widget | None = None
+        self.bars: dict[str, w.Button] = {}
+        self.button = w.Button(description="Find what drives it", icon="sliders")
+        self.button.add_class("find-drivers-button")
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0,
+                                        layout=w.Layout(width="240px"))
+        self.status = html("<p>Press <b>Find what drives it</b>: every prior quantity is "
+                           "halved and doubled, one at a time (a few seconds).</p>")
+        self.status.add_class("sensitivity-status")
+        self.rows = w.VBox([])
+        self.rows.add_class("sensitivity-panel")
+        self.button.on_click(lambda _: self.update())
+        style = html(f"<style>.{SELECTED} {{outline: 3px solid #E8A33D; outline-offset: "
+                     "1px;}</style>")
+        self.box = w.VBox([style, w.HBox([self.button, self.progress]), self.status,
+                           self.rows])
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.value = done / total if total else 1.0
+
+    def update(self) -> Sensitivity | None:
+        """Run the sensitivity analysis now and show its bars (or the error)."""
+        self.button.disabled = True
+        self.progress.value = 0.0
+        try:
+            self.key, self.result = self._compute(self._progress)
+        except Exception as exc:  # a failed analysis is shown, the dashboard goes on
+            self.status.value = (f'<p style="color:{WARNING}">Sensitivity failed '
+                                 f"({esc(type(exc).__name__)}: {esc(exc)}).</p>")
+            return None
+        finally:
+            self.button.disabled = False
+        self.progress.value = 1.0
+        self._show(self.result)
+        return self.result
+
+    def _show(self, result: Sensitivity, note: str = "") -> None:
+        lead = result.lead
+        base = float(result.probabilities[lead])
+        stale = f'<p style="color:{WARNING}">{esc(note)}</p>' if note else ""
+        self.status.value = (f"{stale}<p>P({esc(result.labels[lead])}) = {pct(base)}: each "
+                             f"input halved and doubled ({len(result.influences)} inputs, "
+                             f"{result.seconds:.1f} s). Click an input to select its "
+                             "control.</p>")
+        self.bars = {}
+        rows = []
+        for influence in result.top(SENSITIVITY_TOP):
+            path = influence.quantity.path
+            bar = w.Button(description=shorten(influence.quantity.label, 38), tooltip=path,
+                           layout=w.Layout(width="290px"))
+            bar.add_class("sensitivity-bar")
+            bar.on_click(lambda _, path=path: self.select(path))
+            self.bars[path] = bar
+            rows.append(w.HBox([bar, html(bar_html(influence, base))]))
+        self.rows.children = rows
+
+    def select(self, path: str) -> str:
+        """Select the control of ``path`` (a :mod:`toolkit.model.variations` path)."""
+        parts = path.split(".")
+        control: w.Widget | None = None
+        where = path
+        if parts[0] == "scenarios" and parts[-1] == "weight":
+            control = self._weights.sliders.get(parts[1])
+            where = "its prior weight slider"
+        elif parts[0] == "expectations" and len(parts) == 4 and parts[3] in ("low", "high"):
+            row = self._expectations.rows.get((parts[1], parts[2]))
+            if row is not None:
+                self._expectations.picker.value = parts[1]
+                control = getattr(row, parts[3])
+            where = f"the {parts[3]} bound of {parts[1]} under {parts[2]}"
+        if control is None:
+            message = f"{path} has no dashboard control: edit it in {self._priors_file}."
+        else:
+            if self.selected is not None:
+                self.selected.remove_class(SELECTED)
+            control.add_class(SELECTED)
+            self.selected = control
+            message = f"Selected {where} ({path})."
+        self.status.value = f"<p>{esc(message)}</p>"
+        return message
+
+    def is_current(self, key: Hashable) -> bool:
+        """Whether the bars shown were computed for the inputs ``key`` (exports add them)."""
+        return self.result is not None and key == self.key
+
+    def forecast_changed(self, key: Hashable) -> None:
+        """Called after each refresh: flag bars computed for other inputs."""
+        if self.result is not None and self.key is not None and key != self.key:
+            self._show(self.result, note="The inputs changed since this analysis: press "
+                       "Find what drives it to update it.")
 
 
 def default_runner(case: Any, **options: Any) -> Any:
