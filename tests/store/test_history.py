@@ -113,3 +113,23 @@ def test_a_corrupt_history_exits_2_and_no_run_folder_is_left(case_root: Path) ->
         assert "runs/history.sqlite: is not a readable run history" in result.output
         assert "rename it to history.sqlite.broken" in result.output
     assert sorted((case_root / "runs" / "russia-iran").iterdir()) == folders
+
+
+def test_history_table_is_tidy_and_matches_the_rows_written(case_root, forecast):
+    from toolkit.store.history import history_table
+
+    path = history_path(case_root)
+    assert history_table(path, "russia-iran").empty
+    record_run(path, "r1", "2026-01-01T00:00:00+00:00", forecast)
+    record_run(path, "r2", "2026-01-02T12:30:00+00:00", forecast)
+    table = history_table(path, "russia-iran")
+    assert len(table) == 6 and list(table["run_id"]) == ["r1"] * 3 + ["r2"] * 3
+    assert list(table["scenario"][:3]) == forecast.scenario_ids
+    np.testing.assert_allclose(table["probability"][:3], forecast.probabilities)
+    np.testing.assert_allclose(table[["interval_low", "interval_high"]][:3], forecast.intervals)
+    assert str(table["created"].dt.tz) == "UTC" and table["created"].iloc[3].hour == 12
+    assert table["as_of"].iloc[0].date() == forecast.as_of
+    with sqlite3.connect(path) as connection:  # an independent read of the same rows
+        raw = connection.execute("SELECT probability FROM forecasts ORDER BY created, "
+                                 "position").fetchall()
+    np.testing.assert_allclose(table["probability"], [p for (p,) in raw])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import re
 from pathlib import Path
 
 import nbformat
@@ -58,6 +59,10 @@ def _outputs(book: nbformat.NotebookNode) -> tuple[str, list[dict]]:
                 text.append(output["data"].get("text/html", ""))
                 text.append(output["data"].get("text/plain", ""))
     return "\n".join(text), rich
+
+
+def _rich(book: nbformat.NotebookNode) -> list[dict]:
+    return _outputs(book)[1]
 
 
 def _widget_values(book: nbformat.NotebookNode, model: str = "") -> list[tuple[list[str], str]]:
@@ -114,6 +119,13 @@ def test_add_evidence_notebook_appends_and_reports_the_move(run_notebook, case_r
     shown = " ".join(value for _, value in _widget_values(book, "HTML"))
     assert "Note: <i>&lt;script&gt;alert(1)&lt;/script&gt; a treaty</i>" in shown
     assert "<script>" not in shown
+    frames = [data["text/html"] for data in _rich(book) if "dataframe" in
+              data.get("text/html", "")]
+    assert len(frames) == 1  # the ledger as a pandas DataFrame, the new row counted
+    ledger_rows = re.findall(r"<tr>\s*<th>(E\d+)</th>(.*?)</tr>", frames[0], re.S)
+    assert [row_id for row_id, _ in ledger_rows] == [i.id for i in sorted(
+        load_case(case_root, CASE).evidence, key=lambda i: i.line)]
+    assert "<td>True</td>" in dict(ledger_rows)["E90"]
 
 
 def test_add_evidence_notebook_refuses_a_bad_row(run_notebook, case_root):
@@ -147,3 +159,9 @@ def test_briefing_notebook_is_parameterised(run_notebook, case_root, tmp_path):
         assert f"wrote {path}" in text
     pngs = [data for data in rich if "image/png" in data]
     assert len(pngs) == sum(p.suffix == ".png" for p in charts) > 0
+    assert any(p.name == f"{CASE}-2023-06-30-sensitivity.png" for p in charts)
+    frames = [data["text/html"] for data in rich if "dataframe" in data.get("text/html", "")]
+    assert len(frames) == 2  # the trail and the attribution, as pandas DataFrames
+    for item in expected.items:
+        assert f"<th>{item.id}</th>" in frames[1]
+    assert f"<td>{expected.items[-1].id}</td>" in frames[0]

@@ -2,7 +2,8 @@
 
 ``runs/history.sqlite`` holds table ``forecasts``. A run's rows are inserted in one
 transaction (all of them or none, SQLite's own atomic commit), after its run folder is in
-place, so the table never names a run that was not saved completely.
+place, so the table never names a run that was not saved completely. :func:`history_table`
+gives it to pandas users as a tidy DataFrame.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from toolkit.core.errors import CaseError, Problem
 
@@ -129,3 +132,25 @@ def read_history(path: Path | str, case: str) -> list[dict[str, Any]]:
             run["scenarios"].append({"id": scenario, "label": label, "prior": prior,
                                      "probability": probability, "interval": [lo, hi]})
     return list(runs.values())
+
+
+def history_table(path: Path | str, case: str) -> pd.DataFrame:
+    """:func:`read_history` as a tidy DataFrame: one row per saved run and scenario.
+
+    Returns
+    -------
+    DataFrame
+        ``run_id``, ``created`` and ``as_of`` (timestamps), ``engine``, ``seed``,
+        ``n_items``, ``converged``, ``scenario``, ``label``, ``prior``, ``probability``,
+        ``interval_low``, ``interval_high``; oldest run first, scenarios in priors order.
+    """
+    columns = ["run_id", "created", "as_of", "engine", "seed", "n_items", "converged",
+               "scenario", "label", "prior", "probability", "interval_low", "interval_high"]
+    rows = [{**{k: run[k] for k in columns[:7]}, "scenario": s["id"], "label": s["label"],
+             "prior": s["prior"], "probability": s["probability"],
+             "interval_low": s["interval"][0], "interval_high": s["interval"][1]}
+            for run in read_history(path, case) for s in run["scenarios"]]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
+    frame["as_of"] = pd.to_datetime(frame["as_of"], format="ISO8601")
+    return frame
