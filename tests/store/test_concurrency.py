@@ -43,12 +43,44 @@ def _rows(root: Path) -> dict[str, dict[str, str]]:
         return {row["id"]: row for row in csv.DictReader(handle)}
 
 
-def test_six_adds_at_once_all_land(case_root: Path) -> None:
-    ids = [f"C{n}" for n in range(6)]
-    _run_at_once([(_add, str(case_root), i) for i in ids])
+WORKERS, ROUNDS = 8, 10
+
+
+def _add_rounds(root: str, worker: int, barrier, start) -> None:
+    """``scenarios evidence add`` ROUNDS times; every round starts in all workers at once."""
+    from toolkit.ui.cli import main
+
+    start.wait()
+    for round_ in range(ROUNDS):
+        barrier.wait(120)
+        item_id = f"W{worker}R{round_}"
+        args = ["evidence", "add", "russia-iran", "--root", root, "--id", item_id,
+                "--value", f"100-{400 + 100 * worker + round_}"]
+        for key in ("reported_on", "period_start", "period_end", "indicator", "unit",
+                    "source", "reliability"):
+            args += [f"--{key.replace('_', '-')}", ROW[key]]
+        try:
+            main.main(args, standalone_mode=False)
+        except SystemExit as exc:  # the command line exits 0 or 2
+            if exc.code not in (0, None):
+                raise
+
+
+def test_eight_writers_for_ten_rounds_lose_nothing(case_root: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    start, barrier = context.Event(), context.Barrier(WORKERS)
+    processes = [context.Process(target=_add_rounds, args=(str(case_root), w, barrier, start))
+                 for w in range(WORKERS)]
+    for p in processes:
+        p.start()
+    start.set()
+    for p in processes:
+        p.join(600)
+    assert [p.exitcode for p in processes] == [0] * WORKERS
     rows = _rows(case_root)
-    assert set(ids) <= set(rows)
-    assert len(rows) == 17 + 6
+    expected = {f"W{w}R{r}" for w in range(WORKERS) for r in range(ROUNDS)}
+    assert expected <= set(rows) and len(rows) == 17 + WORKERS * ROUNDS  # 0 lost
+    assert [p.name for p in (case_root / "evidence").iterdir()] == ["russia-iran.csv"]
 
 
 def test_adds_racing_retracts_keep_both(case_root: Path) -> None:

@@ -228,3 +228,25 @@ def test_an_unclosed_quote_in_the_last_row_is_named(case_root: Path) -> None:
     assert "evidence/russia-iran.csv:19: a quote (\") opens here and is never closed" \
         in str(caught.value)
     assert "unexpected end of data" in str(caught.value)
+
+
+def test_an_add_writes_through_a_symlinked_ledger(case_root: Path) -> None:
+    path = ledger(case_root)
+    real = case_root / "shared" / "russia-iran.csv"
+    real.parent.mkdir()
+    path.rename(real)
+    path.symlink_to(real)
+    assert add(case_root).exit_code == 0
+    assert path.is_symlink() and path.resolve() == real.resolve()
+    assert real.read_text(encoding="utf-8").splitlines()[-1].startswith("E18,")
+
+
+def test_an_add_to_a_crlf_ledger_keeps_crlf(case_root: Path) -> None:
+    path = ledger(case_root)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert add(case_root, note="two\nlines").exit_code == 0
+    data = path.read_bytes()
+    rows = data.split(b"\r\n")
+    assert rows[-1] == b"" and rows[-2].startswith(b"E18,") and rows[-2].endswith(b'"')
+    assert data.count(b"\n") == data.count(b"\r\n") + 1  # only the quoted note's own newline
+    assert "E18" in {i.id for i in load_case(case_root, "russia-iran").evidence}

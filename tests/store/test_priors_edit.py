@@ -177,3 +177,14 @@ def test_a_weight_of_1e308_is_refused_and_the_file_is_untouched(case_root: Path)
         save_priors(case_root, CASE, weights={"drift": 1e308})
     assert "less than or equal to 1000000000" in str(caught.value.problems[0])
     assert priors.read_bytes() == before
+
+
+def test_a_save_keeps_the_files_byte_order_mark(case_root: Path) -> None:
+    path = _priors(case_root)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    before = path.read_bytes()
+    save_priors(case_root, CASE, weights={"drift": 0.4})
+    after = path.read_bytes()
+    assert after.startswith(b"\xef\xbb\xbf") and not after.startswith(b"\xef\xbb\xbf" * 2)
+    assert len(_changed_lines(before.decode("utf-8"), after.decode("utf-8"))) == 1
+    assert load_case(case_root, CASE).priors.scenarios[2].weight == 0.4

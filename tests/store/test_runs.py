@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,16 @@ def test_a_truncated_manifest_is_a_damaged_run_not_a_traceback(case_root: Path) 
     assert problem.file == f"runs/russia-iran/{run_id}"
     assert "is a damaged saved run (JSONDecodeError" in problem.message
     assert f"delete the folder runs/russia-iran/{run_id}" in problem.fix
+
+
+def test_a_saved_run_gets_the_permissions_the_umask_allows(case_root, forecast):
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        run_id = save_run(forecast, case_root)
+    finally:
+        os.umask(old)
+    folder = case_root / "runs" / "russia-iran" / run_id
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    assert stat.S_IMODE((folder / "forecast.json").stat().st_mode) == 0o640

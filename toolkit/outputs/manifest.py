@@ -4,6 +4,11 @@
 weights, level) and the files it wrote with their hashes. :func:`check_outputs` refuses to
 replace files of a different run (or of an unknown one) unless forced; the report calls it
 and :func:`write_manifest` under the folder's lock (:mod:`toolkit.core.locks`).
+
+The manifest is written twice: before the first file, listing the files about to be written
+(``"complete": false``, no hashes yet), and after the last. A report killed in between
+leaves a manifest that still names its run, so the identical rerun goes ahead without
+``--force`` while a different run is refused as before.
 """
 
 from __future__ import annotations
@@ -109,7 +114,8 @@ def check_outputs(out_dir: Path, forecast: Forecast, targets: list[Path],
     mine = fingerprint(forecast, inputs)
     if manifest is not None and manifest.get("fingerprint") == mine:
         files = manifest.get("files", {})
-        return {name: digest for name, digest in files.items() if (out_dir / name).exists()} \
+        return {name: digest for name, digest in files.items()
+                if isinstance(digest, str) and (out_dir / name).exists()} \
             if isinstance(files, dict) else {}
     if force:
         return {}
@@ -138,15 +144,22 @@ def _sha256(path: Path) -> str:
 
 
 def write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
-                   written: list[Path], inputs: dict[str, str] | None = None) -> Path:
-    """Record which run wrote ``written`` (and the ``kept`` files of the same run)."""
-    files = dict(kept)
+                   written: list[Path], inputs: dict[str, str] | None = None,
+                   planned: list[Path] | None = None) -> Path:
+    """Record which run wrote ``written`` (and the ``kept`` files of the same run).
+
+    With ``planned``, the manifest written before any file: those files are named with no
+    hash and the manifest is marked incomplete.
+    """
+    files: dict[str, str | None] = dict(kept)
+    files.update({p.name: None for p in planned or []})
     files.update({p.name: _sha256(p) for p in written})
     document = {
         "schema_version": MANIFEST_VERSION,
         "generator": f"scenario-toolkit {__version__}",
         "fingerprint": fingerprint(forecast, inputs),
         "run_id": forecast.extras.get("run_id"),
+        "complete": planned is None,
         "files": dict(sorted(files.items())),
     }
     path = manifest_path(out_dir, forecast)

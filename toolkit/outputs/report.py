@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from toolkit.core.atomic import write_text_atomic
+from toolkit.core.atomic import remove_abandoned, write_text_atomic
 from toolkit.core.errors import display_path
 from toolkit.core.locks import folder_lock_path, locked
 from toolkit.model.case import Case
@@ -228,6 +228,8 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     inputs = report_inputs(case) if "calibration" in extra else {}
     with locked(folder_lock_path(out_dir), display_path(out_dir)):
         kept = check_outputs(out_dir, forecast, targets, force, inputs)
+        remove_abandoned(out_dir)  # temporary files of a report killed earlier
+        write_manifest(out_dir, forecast, kept, [], inputs, planned=targets)
         questions = compute_questions(case, forecast) if "calibration" in extra else None
         drivers = (compute_sensitivity(case, forecast)
                    if case is not None and "sensitivity" in extra else None)

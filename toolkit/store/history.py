@@ -71,6 +71,38 @@ def check_history(path: Path | str) -> None:
         pass
 
 
+def payload_rows(run_id: str, created: str, payload: dict[str, Any]) -> list[tuple]:
+    """History rows of a forecast in its saved form (``Forecast.to_dict``, ``forecast.json``)."""
+    return [
+        (run_id, payload["case"], created, payload["engine"], int(payload["seed"]),
+         payload["as_of"], len(payload["evidence_used"]), int(bool(payload["converged"])),
+         s["id"], s["label"], k, float(s["prior"]), float(s["probability"]),
+         float(s["interval"][0]), float(s["interval"][1]))
+        for k, s in enumerate(payload["scenarios"])
+    ]
+
+
+def insert_rows(path: Path | str, rows: list[tuple]) -> int:
+    """Insert one run's rows in a single transaction, unless that run is already recorded.
+
+    Returns
+    -------
+    int
+        Rows inserted (0 when another process recorded the run first, see
+        :func:`toolkit.store.runs.reconcile_history`).
+    """
+    if not rows:
+        return 0
+    with closing(_connect(Path(path))) as connection, connection:
+        connection.execute("BEGIN IMMEDIATE")
+        if connection.execute("SELECT 1 FROM forecasts WHERE run_id = ? LIMIT 1",
+                              (rows[0][0],)).fetchone():
+            return 0
+        connection.executemany(
+            "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
 def record_run(path: Path | str, run_id: str, created: str, forecast: Any) -> int:
     """Insert one row per scenario of ``forecast`` in a single transaction.
 
@@ -88,20 +120,19 @@ def record_run(path: Path | str, run_id: str, created: str, forecast: Any) -> in
     Returns
     -------
     int
-        Rows inserted.
+        Rows inserted (0 if the run was recorded already).
     """
-    rows = [
-        (run_id, forecast.case, created, forecast.engine, int(forecast.seed),
-         forecast.as_of.isoformat(), len(forecast.items), int(forecast.converged), sid, label,
-         k, float(forecast.prior[k]), float(forecast.probabilities[k]),
-         float(forecast.intervals[k, 0]), float(forecast.intervals[k, 1]))
-        for k, (sid, label) in enumerate(zip(forecast.scenario_ids, forecast.labels,
-                                             strict=True))
-    ]
-    with closing(_connect(Path(path))) as connection, connection:
-        connection.executemany(
-            "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)
+    return insert_rows(path, payload_rows(run_id, created, forecast.to_dict()))
+
+
+def recorded_runs(path: Path | str, case: str) -> set[str]:
+    """Ids of the runs of ``case`` the history holds."""
+    path = Path(path)
+    if not path.exists():
+        return set()
+    with closing(_connect(path)) as connection:
+        return {run_id for (run_id,) in connection.execute(
+            "SELECT DISTINCT run_id FROM forecasts WHERE case_name = ?", (case,))}
 
 
 def read_history(path: Path | str, case: str) -> list[dict[str, Any]]:

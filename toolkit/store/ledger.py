@@ -11,7 +11,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from toolkit.core.atomic import write_text_atomic
+from toolkit.core.atomic import remove_abandoned, rewrite_text_atomic
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.locks import lock_path, locked
 from toolkit.core.yamlio import read_utf8
@@ -27,21 +27,27 @@ def _read_ledger(paths: CasePaths) -> str:
 
 
 def _write_ledger(paths: CasePaths, text: str) -> None:
-    """Write the ledger atomically, keeping a byte-order mark the file already had."""
-    bom = ""
-    if paths.evidence.exists():
-        with open(paths.evidence, "rb") as handle:
-            bom = "\ufeff" if handle.read(3) == b"\xef\xbb\xbf" else ""
-    write_text_atomic(paths.evidence, bom + text)
+    """Write the ledger atomically (keeping its byte-order mark); the caller holds the lock.
+
+    Temporary files of writers killed earlier are removed first.
+    """
+    remove_abandoned(paths.evidence.parent)
+    rewrite_text_atomic(paths.evidence, text)
+
+
+def _line_ending(text: str) -> str:
+    """The ledger's own line ending (that of its header row): CRLF or LF."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 def _header(text: str) -> list[str]:
     return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
 
 
-def _row_text(header: list[str], cells: dict[str, str]) -> str:
+def _row_text(header: list[str], cells: dict[str, str], ending: str = "\n") -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([cells.get(col, "") for col in header])
+    csv.writer(buffer, lineterminator=ending).writerow([cells.get(col, "") for col in header])
     return buffer.getvalue()
 
 
@@ -71,7 +77,8 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
     cells = {"status": "active", "note": "", **cells}
     with locked(lock_path(root, paths.evidence), paths.shown(paths.evidence)):
         old = _read_ledger(paths) if paths.evidence.exists() else ",".join(COLUMNS) + "\n"
-        separator = "" if old.endswith("\n") else "\n"
+        ending = _line_ending(old)
+        separator = "" if old.endswith("\n") else ending
         header = _header(old)
         shown = paths.shown(paths.evidence)
         dropped = [c for c, v in cells.items() if v and c not in header]
@@ -80,7 +87,7 @@ def append_item(root: Path, case: str, cells: dict[str, str]) -> EvidenceItem:
                                      "column, so the value would be lost",
                                      f"add {', '.join(dropped)} to the header row (and an "
                                      "empty cell to each row), then add the item again")])
-        new = old + separator + _row_text(header, cells)
+        new = old + separator + _row_text(header, cells, ending)
         checked = load_case(root, case, evidence_text=new)
         added = next(i for i in checked.evidence if i.id == cells["id"])
         twin = next((i for i in checked.evidence if i is not added and i.active

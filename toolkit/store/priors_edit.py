@@ -22,7 +22,7 @@ import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from toolkit.core.atomic import write_bytes_atomic, write_text_atomic
+from toolkit.core.atomic import remove_abandoned, rewrite_text_atomic, write_bytes_atomic
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.locks import lock_path, locked
 from toolkit.core.yamlio import read_utf8
@@ -294,7 +294,8 @@ def save_priors(
         if not changes:
             return SavedPriors(paths.priors, None, [])
         load_case(root, case, priors_text=new)
+        remove_abandoned(paths.priors.parent)
         backup = backup_path(paths.priors)
         write_bytes_atomic(backup, paths.priors.read_bytes())
-        write_text_atomic(paths.priors, new)
+        rewrite_text_atomic(paths.priors, new)
     return SavedPriors(paths.priors, backup, changes)

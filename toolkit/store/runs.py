@@ -8,10 +8,13 @@
 * ``posterior.zarr`` - the engine's posterior (PyMC engine only), loadable with
   ``arviz.from_zarr``.
 
-The folder is written under a hidden temporary name in ``runs/<case>/`` and renamed into
-place in one step, so an interrupted save leaves no half-written run; the history rows
-(:mod:`toolkit.store.history`) are inserted in one transaction afterwards. Loading a run compares
-its input hashes with the files as they are now and says which ones changed.
+The folder is written under a hidden temporary name in ``runs/<case>/``
+(``.partial-<run-id>-<pid>-<random>``) and renamed into place in one step, so an interrupted
+save leaves no half-written run; the history rows (:mod:`toolkit.store.history`) are
+inserted in one transaction afterwards. A save killed in between (``kill -9``) is mended by
+the next one: :func:`reconcile_history` removes the partial folders of dead writers and
+records complete runs the history lacks. Loading a run compares its input hashes with the
+files as they are now and says which ones changed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sys
@@ -30,16 +34,25 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from toolkit.core.atomic import write_text_atomic
+from toolkit.core.atomic import new_folder_mode, remove_abandoned, write_text_atomic
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
 from toolkit.model.case import _hash
-from toolkit.store.history import check_history, history_path, record_run
+from toolkit.store.history import (
+    check_history,
+    history_path,
+    insert_rows,
+    payload_rows,
+    record_run,
+    recorded_runs,
+)
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
 FORECAST = "forecast.json"
 POSTERIOR = "posterior.zarr"
+#: Folders of saves in progress (or killed): ``.partial-<run-id>-<pid>-<random>``.
+PARTIAL = re.compile(r"^\.partial-[^-]+-[0-9a-f]+-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 PACKAGES = ("numpy", "scipy", "pandas", "pydantic", "pymc", "pytensor", "nutpie", "arviz",
             "arviz-base", "arviz-stats", "xarray", "zarr")
 
@@ -86,11 +99,12 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
         The run id.
     """
     check_history(history_path(root))  # a broken history stops the run before its folder
+    reconcile_history(root, forecast.case)
     now = dt.datetime.now(dt.UTC)
     run_id = new_run_id(now)
     parent = runs_dir(root, forecast.case)
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{run_id}-", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{run_id}-{os.getpid()}-", dir=parent))
     try:
         posterior = forecast.extras.get("posterior")
         if posterior is not None:
@@ -119,7 +133,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
                 [Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
         write_text_atomic(tmp / MANIFEST, dumps(manifest, indent=2))
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, new_folder_mode())
         os.rename(tmp, parent / run_id)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -127,6 +141,33 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
     record_run(history_path(root), run_id, manifest["created"], forecast)
     forecast.extras["run_id"] = run_id
     return run_id
+
+
+def reconcile_history(root: Path | str, case: str) -> list[str]:
+    """Mend what killed saves left: partial folders of dead writers, unrecorded runs.
+
+    Returns
+    -------
+    list of str
+        Ids of the complete runs whose history rows were missing and are now inserted.
+    """
+    folder = runs_dir(root, case)
+    remove_abandoned(folder, (PARTIAL,))
+    path = history_path(root)
+    known = recorded_runs(path, case)
+    added = []
+    for run_id in list_runs(root, case):
+        if run_id in known:
+            continue
+        try:
+            manifest = json.loads((folder / run_id / MANIFEST).read_text(encoding="utf-8"))
+            payload = json.loads((folder / run_id / FORECAST).read_text(encoding="utf-8"))
+            rows = payload_rows(run_id, manifest["created"], payload)
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            continue  # a damaged run stays out of the history; load_run names it
+        if insert_rows(path, rows):
+            added.append(run_id)
+    return added
 
 
 def list_runs(root: Path | str, case: str) -> list[str]:
