@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -21,11 +22,8 @@ from toolkit.outputs.backtest import (
     rolling_backtest,
     rolling_dates,
 )
-from toolkit.outputs.charts.questions import (
-    calibration_chart,
-    export_question_charts,
-    question_paths_chart,
-)
+from toolkit.outputs.charts.questions import calibration_chart, question_paths_chart
+from toolkit.outputs.report import export_question_charts
 from toolkit.outputs.tasks import Runner
 from toolkit.ui.cli import main
 
@@ -185,6 +183,7 @@ def test_cli_backtest_table_and_rolling(repo_root, tmp_path):
         "russia-iran-2023-07-01-2023-09-01-question-paths.svg",
         "russia-iran-2023-09-01-calibration.png",
         "russia-iran-2023-09-01-calibration.svg",
+        "russia-iran-2023-09-01-manifest.json",  # which run wrote them (the report's guard)
     ]
 
 
@@ -213,5 +212,29 @@ def test_paths_chart_marks_resolutions(bundled_case, questions, tmp_path):
     stars = [c.get_offsets()[0] for c in axis.collections]
     assert sorted(float(s[1]) for s in stars) == sorted(
         float(q.outcome) for q in questions.questions if q.resolved)
-    written = export_question_charts(rolling, tmp_path, ["svg"])
-    assert [p.suffix for p in written] == [".svg", ".svg"]
+    written = export_question_charts(rolling, tmp_path, ["svg"], bundled_case)
+    assert [p.suffix for p in written] == [".svg", ".svg", ".json"]  # the manifest last
+
+
+def test_backtest_charts_never_silently_replace_another_runs_files(case_root, repo_root,
+                                                                   tmp_path):
+    (case_root / "questions").mkdir()
+    shutil.copy(repo_root / "questions" / "russia-iran.yaml", case_root / "questions")
+    out = tmp_path / "charts"
+    args = ["backtest", "russia-iran", "--root", str(case_root), "--as-of", "2023-07-01",
+            "--charts", str(out)]
+    report = CliRunner().invoke(main, ["report", "russia-iran", "--root", str(case_root),
+                                       "--out", str(out), "--as-of", "2023-07-01", "--format",
+                                       "svg", "--seed", "9", "--no-sensitivity"])
+    assert report.exit_code == 0, report.output
+    calibration = out / "russia-iran-2023-07-01-calibration.svg"
+    before = calibration.read_bytes()
+    refused = CliRunner().invoke(main, args)  # another run (seed) than the report's
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert calibration.read_bytes() == before
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    manifest = json.loads((out / "russia-iran-2023-07-01-manifest.json").read_text())
+    assert manifest["fingerprint"]["seed"] != 9 and calibration.name in manifest["files"]
+    again = CliRunner().invoke(main, args)  # the same run again: fine
+    assert again.exit_code == 0, again.output

@@ -215,3 +215,31 @@ def test_an_out_that_is_not_a_folder_exits_2_before_any_work(case_root, tmp_path
     assert not (case_root / "runs").exists()
     if kind == "file":
         assert out.read_text(encoding="utf-8") == "keep me"
+
+
+def test_cli_report_saves_its_run_and_reads_out_relative_to_the_root(case_root, tmp_path,
+                                                                     one_chart, monkeypatch):
+    import json
+
+    from toolkit.store.runs import list_runs
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    args = ["report", "russia-iran", "--root", str(case_root), "--out", "rel", "--as-of",
+            AS_OF.isoformat(), "--format", "png", "--no-sensitivity"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (case_root / "rel" / f"{STEM}-probabilities.png").exists()
+    assert not (elsewhere / "rel").exists()
+    runs = list_runs(case_root, "russia-iran")
+    assert len(runs) == 1 and f"Saved run {runs[0]}" in result.output
+    manifest = json.loads((case_root / "rel" / f"{STEM}-manifest.json").read_text())
+    assert manifest["run_id"] == runs[0]
+    unsaved = CliRunner().invoke(main, [*args, "--no-save", "--out", "rel2"])
+    assert unsaved.exit_code == 0, unsaved.output
+    assert list_runs(case_root, "russia-iran") == runs
+    assert json.loads((case_root / "rel2" / f"{STEM}-manifest.json").read_text())[
+        "run_id"] is None
+    refused = CliRunner().invoke(main, [*args, "--seed", "5"])  # another run: nothing saved
+    assert refused.exit_code == 2 and list_runs(case_root, "russia-iran") == runs

@@ -167,6 +167,20 @@ def _plan(forecast: Forecast, out_dir: Path, formats: list[str], case: Case | No
     return charts, targets
 
 
+def check_report(forecast: Forecast, out_dir: Path, formats: list[str],
+                 case: Case | None = None, *, force: bool = False, dynamic: Any = None,
+                 sensitivity: bool = True) -> None:
+    """Raise the :class:`CaseError` :func:`export_report` would, before any work is saved.
+
+    The command line calls it before saving the report's run, so a refused report changes
+    no file; :func:`export_report` checks again under the folder's lock.
+    """
+    extra = extra_charts(case, dynamic, sensitivity)
+    _, targets = _plan(forecast, Path(out_dir), formats, case, True, extra)
+    inputs = report_inputs(case) if "calibration" in extra else {}
+    check_outputs(Path(out_dir), forecast, targets, force, inputs)
+
+
 def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                   case: Case | None = None, *, force: bool = False,
                   briefing: bool = True, dynamic: Any = None,
@@ -262,6 +276,47 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                 path = output_path(out_dir, forecast, "evidence", "csv")
                 write_text_atomic(path, evidence_csv(content))
                 written.append(path)
+        written.append(write_manifest(out_dir, forecast, kept, written, inputs))
+    return written
+
+
+def export_question_charts(result: Any, out_dir: Path, formats: list[str],
+                           case: Case | None = None, *, force: bool = False) -> list[Path]:
+    """Save a backtest's calibration chart (and a rolling one's paths) under the guard.
+
+    The files share the report's names and manifest (:mod:`toolkit.outputs.manifest`): a
+    backtest of the run a report came from adds to its folder; files of another run are
+    refused unless ``force`` is given.
+
+    Parameters
+    ----------
+    result : Backtest or Rolling
+        The backtest (its last step's forecast is the run checked against the manifest).
+    out_dir : Path
+        Folder to write into (created if missing).
+    formats : list of str
+        Subset of :data:`CHART_FORMATS`.
+    case : Case, optional
+        The case, whose questions file is recorded among the inputs as a report does.
+    force : bool
+        Replace files that a different run wrote.
+
+    Returns
+    -------
+    list of Path
+        Files written (the manifest last).
+    """
+    from toolkit.outputs.charts.questions import question_chart_files
+
+    forecast = (result.steps[-1] if hasattr(result, "steps") else result).forecast
+    out_dir = Path(out_dir)
+    inputs = report_inputs(case)
+    files = question_chart_files(result, out_dir, formats)
+    with locked(folder_lock_path(out_dir), display_path(out_dir)):
+        kept = check_outputs(out_dir, forecast, list(files), force, inputs)
+        remove_abandoned(out_dir)
+        write_manifest(out_dir, forecast, kept, [], inputs, planned=list(files))
+        written = [save_figure(figure, path, close=False) for path, figure in files.items()]
         written.append(write_manifest(out_dir, forecast, kept, written, inputs))
     return written
 

@@ -21,7 +21,6 @@ from toolkit.outputs.charts.style import (
     decorate,
     new_figure,
     plain,
-    save_figure,
     styled,
 )
 
@@ -122,27 +121,21 @@ def question_paths_chart(result: Rolling) -> Figure:
     return figure
 
 
-def export_question_charts(result: Backtest | Rolling, out_dir: Path,
-                           formats: list[str]) -> list[Path]:
-    """Save the calibration chart (and, for a rolling backtest, the paths chart).
+def question_chart_files(result: Backtest | Rolling, out_dir: Path,
+                         formats: list[str]) -> dict[Path, Figure]:
+    """The calibration chart (and, for a rolling backtest, the paths chart) by file name.
 
     Files are named ``<case>-<as-of>-calibration.<ext>`` (the last as-of date when rolling)
-    and ``<case>-<first>-<last>-question-paths.<ext>``.
-
-    Returns
-    -------
-    list of Path
-        Files written.
+    and ``<case>-<first>-<last>-question-paths.<ext>``; each chart is drawn once for all
+    formats. :func:`toolkit.outputs.report.export_question_charts` writes them.
     """
-    written = []
     last = result.steps[-1] if isinstance(result, Rolling) else result
     stem = f"{last.case}-{last.as_of.isoformat()}"
-    for ext in formats:
-        written.append(save_figure(calibration_chart(last), out_dir / f"{stem}-calibration.{ext}"))
+    calibration = calibration_chart(last)
+    files = {out_dir / f"{stem}-calibration.{ext}": calibration for ext in formats}
     if isinstance(result, Rolling):
         first: dt.date = result.steps[0].as_of
-        for ext in formats:
-            path = out_dir / f"{last.case}-{first.isoformat()}-{last.as_of.isoformat()}-" \
-                             f"question-paths.{ext}"
-            written.append(save_figure(question_paths_chart(result), path))
-    return written
+        paths = question_paths_chart(result)
+        files |= {out_dir / f"{last.case}-{first.isoformat()}-{last.as_of.isoformat()}-"
+                  f"question-paths.{ext}": paths for ext in formats}
+    return files

@@ -45,7 +45,10 @@ def _engine_options(draws: int | None, chains: int | None) -> dict[str, Any]:
 @click.option("--chains", type=click.IntRange(min=1), default=None, help="PyMC chains.")
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Also write the calibration (and, with --rolling, the "
-              "probability-path) chart as PNG and SVG into this folder.")
+              "probability-path) chart as PNG and SVG into this folder (relative to the "
+              "root); files of another run there are refused unless --force.")
+@click.option("--force", is_flag=True,
+              help="With --charts: replace files in the folder that a different run wrote.")
 @click.option("--scheduler", default="serial", show_default=True, metavar="ADDRESS",
               help="With --rolling: where the monthly backtests run: 'serial' (this process), "
                    "'local' (a Dask LocalCluster of --workers) or a Dask scheduler address "
@@ -57,7 +60,7 @@ def _engine_options(draws: int | None, chains: int | None) -> dict[str, Any]:
 def backtest_command(
     case: str, questions_file: Path | None, as_of: dt.date | None, until: dt.date | None,
     rolling: bool, as_json: bool, engine: str, seed: int | None, draws: int | None,
-    chains: int | None, charts_dir: Path | None, scheduler: str, workers: int,
+    chains: int | None, charts_dir: Path | None, force: bool, scheduler: str, workers: int,
     root: Path | None,
 ) -> None:
     """Forecast CASE's questions from the evidence known at a date and score resolved ones."""
@@ -87,9 +90,11 @@ def backtest_command(
     else:
         result = backtest(loaded, questions, as_of or dt.date.today(), engine, seed, **options)
     if charts_dir is not None:
-        from toolkit.outputs.charts.questions import export_question_charts
+        from toolkit.outputs.report import export_question_charts
 
-        for path in export_question_charts(result, charts_dir, ["png", "svg"]):
+        folder = charts_dir if charts_dir.is_absolute() else loaded.paths.root / charts_dir
+        for path in export_question_charts(result, folder, ["png", "svg"], loaded,
+                                           force=force):
             click.echo(f"wrote {path}", err=as_json)
     if as_json:
         click.echo(dumps(result.to_dict(), indent=2))

@@ -46,7 +46,8 @@ def run_dynamic_model(case: Case, as_of: dt.date, seed: int | None) -> Any:
 @main.command("report")
 @click.argument("case")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("reports"), show_default=True, help="Folder to write into.")
+              default=Path("reports"), show_default=True,
+              help="Folder to write into (relative to the root).")
 @click.option("--format", "formats", default="png,svg", show_default=True, callback=_formats,
               help="Comma-separated: png, svg (charts); pdf (briefing PDF plus chart PDFs); "
                    "html (self-contained briefing page); csv (evidence table).")
@@ -63,19 +64,25 @@ def run_dynamic_model(case: Case, as_of: dt.date, seed: int | None) -> Any:
               help="Leave out the tornado chart and the briefing's \"What would change the "
                    "forecast\" (about a thousand exact forecasts, seconds on the bundled "
                    "case).")
+@click.option("--no-save", "no_save", is_flag=True,
+              help="Do not save the forecast under runs/ (the report then names no run).")
 @root_option
 @user_errors
 def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
                    as_of: dt.date | None, seed: int | None, force: bool, dynamic: bool,
-                   no_sensitivity: bool, root: Path | None) -> None:
+                   no_sensitivity: bool, no_save: bool, root: Path | None) -> None:
     """Write the charts and briefing of CASE's forecast to OUT.
 
     Files are named <case>-<as-of>-<chart>.<ext> and <case>-<as-of>-briefing.<ext>; a
-    manifest beside them records which run wrote them.
+    manifest beside them records which run wrote them. The forecast is saved as a run
+    (runs/<case>/<run-id>/), whose id the briefing and the manifest give.
     """
-    from toolkit.outputs.report import export_report
+    from toolkit.outputs.report import check_report, export_report
+    from toolkit.store.runs import save_run
 
     loaded = open_case(root, case)
+    if not out_dir.is_absolute():
+        out_dir = loaded.paths.root / out_dir
     if out_dir.exists() and not out_dir.is_dir():  # e.g. /dev/null (click lets a device pass)
         raise CaseError([Problem("--out", None, str(out_dir), "exists and is not a folder",
                                  "give a folder to write the report into")])
@@ -84,6 +91,9 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     if dynamic:
         click.echo("running the dynamic model (PyMC sampling) ...", err=True)
         timeline = run_dynamic_model(loaded, forecast.as_of, seed)
+    check_report(forecast, out_dir, formats, loaded, force=force, dynamic=timeline,
+                 sensitivity=not no_sensitivity)
+    run_id = None if no_save else save_run(forecast, loaded.paths.root)
     if not no_sensitivity:
         click.echo("finding what would change the forecast (sensitivity, exact engine) ...",
                    err=True)
@@ -95,6 +105,8 @@ def report_command(case: str, out_dir: Path, formats: list[str], engine: str,
     if not forecast.converged:
         click.echo("warning: the engine did not converge; the report is marked as such.",
                    err=True)
+    if run_id is not None:
+        click.echo(f"Saved run {run_id} (runs/{forecast.case}/{run_id}).")
     click.echo(f"wrote {len(written)} files to {display_path(Path(out_dir))}/:")
     for path in written:
         click.echo(f"  {path.name}")
