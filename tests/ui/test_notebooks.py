@@ -165,3 +165,25 @@ def test_briefing_notebook_is_parameterised(run_notebook, case_root, tmp_path):
     for item in expected.items:
         assert f"<th>{item.id}</th>" in frames[1]
     assert f"<td>{expected.items[-1].id}</td>" in frames[0]
+
+
+def test_briefing_notebook_explains_files_of_another_run_and_can_force(run_notebook, case_root,
+                                                                       tmp_path):
+    from toolkit.outputs.report import export_charts
+
+    out_dir = tmp_path / "reports"
+    case = load_case(case_root, CASE)
+    other = run_forecast(case, as_of=dt.date(2023, 6, 30), seed=99)  # another run's files
+    export_charts(other, out_dir, ["png"], sensitivity=False)
+    before = _digest(out_dir)
+    book = run_notebook("03_briefing.ipynb", case=CASE, as_of="2023-06-30",
+                        case_root=str(case_root), out_dir=str(out_dir))
+    text, _ = _outputs(book)  # no error output: _outputs asserts it
+    assert "Charts not written" in text and "force = True" in text and "wrote " not in text
+    assert _digest(out_dir) == before
+    assert "dataframe" in text  # the rest of the notebook still ran
+    forced = run_notebook("03_briefing.ipynb", case=CASE, as_of="2023-06-30",
+                          case_root=str(case_root), out_dir=str(out_dir), force=True)
+    text, _ = _outputs(forced)
+    assert "Charts not written" not in text and "wrote " in text
+    assert _digest(out_dir) != before
