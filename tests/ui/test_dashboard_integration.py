@@ -112,6 +112,25 @@ def test_dynamic_button_shows_the_timeline(case_root):
     assert html.escape(panel.result.headline()) in panel.status.value
     assert "70%" in panel.status.value and not panel.button.disabled
 
+    # the evidence what-ifs reach the dynamic model: the items the rest of the dashboard uses
+    dropped = next(iter(dash.evidence_include))
+    dash.evidence_include[dropped].value = False
+    panel.button.click()
+    items, excluded = calls[1]["selection"]
+    assert [i.id for i in items] == dash.forecast.item_ids and dropped not in dash.forecast.item_ids
+    assert excluded["left_out_in_dashboard"] == [dropped]
+
+
+def test_the_dynamic_model_reads_the_selection_it_is_given(bundled_case):
+    from toolkit.outputs.dynamic_forecast import run_dynamic
+
+    items, excluded = bundled_case.select(AS_OF)
+    fewer = [i for i in items if i.indicator != "drone_supply"]
+    result = run_dynamic(bundled_case, as_of=AS_OF, draws=200, tune=200, chains=2, seed=1,
+                         selection=(fewer, {**excluded, "left_out_in_dashboard": ["X"]}))
+    assert [i.id for i in result.items] == [i.id for i in fewer]
+    assert result.excluded["left_out_in_dashboard"] == ["X"]
+
 
 @pytest.mark.parametrize("error", [RuntimeError(f"boom {ATTACK}"), ImportError("no pymc")])
 def test_dynamic_button_failure_shows_a_message(case_root, error):

@@ -183,6 +183,7 @@ def run_dynamic(
     chains: int = 4,
     cores: int | None = None,
     progress: Progress | None = None,
+    selection: tuple[list[EvidenceItem], dict[str, list[str]]] | None = None,
 ) -> DynamicForecast:
     """Forecast a case with the dynamic (regime-switching) model.
 
@@ -210,6 +211,10 @@ def run_dynamic(
         Parallel chains (default: ``min(chains, CPU count)``).
     progress : callable, optional
         ``progress(message, fraction)`` during long work.
+    selection : (items, excluded), optional
+        The evidence to read and what was left out and why (default:
+        :meth:`~toolkit.model.case.Case.select` at ``as_of``; the dashboard passes its
+        what-if selection).
 
     Returns
     -------
@@ -249,7 +254,7 @@ def run_dynamic(
         prior = transition_prior(case.priors, None, shown, document)
     w = np.asarray(case.priors.weights if weights is None else weights, float)
     w = w / w.sum()
-    items, excluded = case.select(as_of)
+    items, excluded = case.select(as_of) if selection is None else selection
     first = min([month_index(as_of), *(month_index(i.period_start) for i in items)])
     rows = max([month_index(horizon), *(month_index(i.period_end) for i in items)]) - first + 1
     report("computing the evidence's emissions", 0.05)

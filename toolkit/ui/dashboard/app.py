@@ -328,7 +328,8 @@ class Dashboard(FileActions):
 
     def _dynamic_inputs(self) -> tuple[Any, dict[str, Any]]:
         return self.whatif.case(), {"as_of": self.whatif.as_of, "seed": self.seed,
-                                    "weights": self.weights.weights()}
+                                    "weights": self.weights.weights(),
+                                    "selection": self.whatif.selection()}
 
     def run_dynamic(self) -> Any:
         """Run the dynamic model on the current inputs and show its timeline chart."""
@@ -388,7 +389,6 @@ class Dashboard(FileActions):
         self.progress.value = min(max(float(fraction), 0.0), 1.0)
         self.progress_text.value = esc(message)
 
-    # -- writing --------------------------------------------------------------------------
     # -- messages -------------------------------------------------------------------------
     def _set_status(self, message: str, error: bool = False) -> None:
         colour = "#B00020" if error else "#333333"
