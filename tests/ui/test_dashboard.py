@@ -187,6 +187,47 @@ def test_zero_weights_are_refused_and_not_saved(dash, case_root):
     assert path.read_bytes() == old
 
 
+def test_a_priors_file_changed_on_disk_is_never_overwritten_and_can_be_reloaded(dash,
+                                                                                case_root):
+    from toolkit.store.priors_edit import save_priors
+
+    path = case_root / "priors" / f"{CASE}.yaml"
+    save_priors(case_root, CASE, weights={"drift": 0.35})  # another editor, after loading
+    theirs = path.read_bytes()
+    dash.weight_sliders["transactional"].value = 0.4
+    assert dash.save_priors() == []
+    assert "changed on disk" in dash.status.value and "Reload files" in dash.status.value
+    assert path.read_bytes() == theirs  # their edit survives
+    old_widget = dash.widget
+    dash.reload_button.click()
+    assert dash.widget is old_widget  # the shown widget is refilled, not replaced
+    assert dash.weight_sliders["drift"].value == pytest.approx(0.35)
+    assert dash.weight_sliders["transactional"].value == pytest.approx(0.5)
+    assert "Reloaded" in dash.status.value
+    dash.weight_sliders["transactional"].value = 0.4
+    assert dash.save_priors() != []  # now a save starts from their file
+    case = load_case(case_root, CASE)
+    assert [s.weight for s in case.priors.scenarios][1:] == [0.4, 0.35]
+
+
+def test_evidence_added_after_loading_is_flagged_on_export_and_read_on_reload(dash, case_root):
+    from toolkit.store.ledger import append_item
+
+    before = list(dash.forecast.item_ids)
+    append_item(case_root, CASE, {"id": "E90", "reported_on": "2024-01-10",
+                                  "period_start": "2023-09-01", "period_end": "2023-12-31",
+                                  "indicator": "defense_commitment", "value": "yes",
+                                  "unit": "events", "source": "G25", "reliability": "B2"})
+    assert dash.export(case_root / "out1", formats=("svg",))
+    assert "evidence/russia-iran.csv changed on disk" in dash.status.value
+    dash.reload()
+    assert "E90" in dash.forecast.item_ids and len(dash.forecast.item_ids) == len(before) + 1
+    assert "E90" in dash.evidence_include
+    _same(dash.forecast, run_forecast(load_case(case_root, CASE)))
+    dash.export(case_root / "out2", formats=("svg",))
+    assert "changed on disk" not in dash.status.value
+
+
 class _ProgressEngine:
     """A sampling-engine double for the Run path: exact numbers, reported progress."""
 

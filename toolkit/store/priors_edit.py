@@ -12,6 +12,7 @@ timestamped backup ``priors/<case>.yaml.<UTC time>.bak``; both writes are atomic
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import math
 from collections.abc import Mapping
@@ -258,6 +259,7 @@ def save_priors(
     case: str,
     weights: Weights | None = None,
     expectations: Expectations | None = None,
+    expected_sha256: str | None = None,
 ) -> SavedPriors:
     """Validate and write adjusted priors, keeping a backup of the previous file.
 
@@ -271,6 +273,9 @@ def save_priors(
         Scenario id -> prior weight.
     expectations : mapping, optional
         ``(indicator, scenario)`` -> ``{"low", "high", "per"}`` (any subset).
+    expected_sha256 : str, optional
+        The file's hash when the caller read it: if the file changed since (another edit),
+        nothing is written and :class:`CaseError` says so, never a blind overwrite.
 
     Returns
     -------
@@ -287,6 +292,12 @@ def save_priors(
     paths = CasePaths(root, case)
     shown = paths.shown(paths.priors)
     with locked(lock_path(root, paths.priors), shown):
+        if expected_sha256 is not None and paths.priors.exists() and hashlib.sha256(
+                paths.priors.read_bytes()).hexdigest() != expected_sha256:
+            raise CaseError([Problem(shown, None, "", "changed on disk since it was loaded "
+                                     "(another edit or save), so saving would overwrite "
+                                     "that change", "reload the file (the dashboard's Reload "
+                                     "files button), then make your changes again")])
         old, problems = read_utf8(paths.priors, shown)
         if old is None:
             raise CaseError(problems)

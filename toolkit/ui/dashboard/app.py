@@ -126,13 +126,6 @@ class Dashboard(FileActions):
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="PyMC",
                                         layout=w.Layout(width="330px"))
         self.progress_text = html("")
-        self.export_button = w.Button(description="Export charts", icon="download")
-        self.export_button.add_class("export-button")
-        self.replace_exports = w.Checkbox(value=False, description="replace files of another run",
-                                          indent=False, layout=w.Layout(width="230px"))
-        self.save_button = w.Button(description="Save priors", icon="save",
-                                    button_style="warning")
-        self.save_button.add_class("save-priors-button")
         self.status = html("")
         self.status.add_class("dashboard-status")
         self.summary = html("")
@@ -159,15 +152,13 @@ class Dashboard(FileActions):
             menu.observe(self._evidence_handler(item_id), names="value")
         self.engine_picker.observe(lambda _: self._request(), names="value")
         self.run_button.on_click(lambda _: self.run_pymc())
-        self.export_button.on_click(lambda _: self.export())
-        self.save_button.on_click(lambda _: self.save_priors())
         title = (f"<h3 style='margin:4px 0'>{esc(case.priors.title)}</h3>"
                  f"<p style='margin:0 0 6px 0'>{esc(case.priors.question)}</p>")
         engine_box = w.VBox([html("<b>Engine</b>"), self.engine_picker,
                              w.HBox([self.draws, self.chains, self.run_button]),
                              w.HBox([self.progress, self.progress_text])])
         controls = w.VBox([self.weights.box, self.expectations.box, engine_box,
-                           w.HBox([self.export_button, self.replace_exports, self.save_button]),
+                           self._file_controls(),
                            self.status],
                           layout=w.Layout(flex="1 1 600px", max_width="680px"))
         views = w.VBox([self.summary, self.probability_chart,
