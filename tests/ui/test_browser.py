@@ -132,3 +132,33 @@ def test_slider_moves_the_forecast_and_export_writes_files(voila_url, case_root)
     assert {".png", ".svg", ".pdf"} <= suffixes
     assert all(p.stat().st_size > 0 for p in written)
     assert f"{CASE}-{moved.as_of.isoformat()}-probabilities.png" in status
+
+
+@pytest.mark.parametrize("width", [900, 1100])
+def test_results_stay_above_the_fold_and_notes_readable_on_narrow_screens(voila_url, width):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(voila_url, timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_selector(".forecast-summary td.probability")
+            summary = page.locator(".forecast-summary").bounding_box()
+            chart = page.locator(".probability-chart").bounding_box()
+            notes = page.locator(".evidence-note").all()
+            widths = [n.bounding_box()["width"] for n in notes[:5]]
+            page.click("text=Dynamic model")  # an accordion panel with its own chart area
+            overflow = page.evaluate(
+                "() => [...document.querySelectorAll('.widget-html-content svg')]"
+                ".filter(s => s.getBoundingClientRect().width > 0)"
+                ".map(s => s.getBoundingClientRect().right - document.documentElement"
+                ".clientWidth)")
+        finally:
+            browser.close()
+    assert summary["y"] + summary["height"] < 900  # headline and table without scrolling
+    assert chart["y"] < 900  # the chart starts on the first screen
+    assert notes and min(widths) >= 200  # a note is read, not two characters
+    assert overflow and max(overflow) <= 1  # every chart fits the screen: nothing clipped

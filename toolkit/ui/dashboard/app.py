@@ -54,6 +54,9 @@ from toolkit.ui.dashboard.views import (
 )
 from toolkit.ui.dashboard.whatif import WhatIf
 
+#: Charts shrink to their column (matplotlib's SVGs carry a fixed width and a viewBox).
+FIT_CHARTS = ".widget-html-content svg {max-width: 100%; height: auto;}"
+
 
 class Dashboard(FileActions):
     """Interactive forecast of one case.
@@ -152,7 +155,8 @@ class Dashboard(FileActions):
             menu.observe(self._evidence_handler(item_id), names="value")
         self.engine_picker.observe(lambda _: self._request(), names="value")
         self.run_button.on_click(lambda _: self.run_pymc())
-        title = (f"<h3 style='margin:4px 0'>{esc(case.priors.title)}</h3>"
+        title = (f"<style>{FIT_CHARTS}</style><h3 style='margin:4px 0'>"
+                 f"{esc(case.priors.title)}</h3>"
                  f"<p style='margin:0 0 6px 0'>{esc(case.priors.question)}</p>")
         engine_box = w.VBox([html("<b>Engine</b>"), self.engine_picker,
                              w.HBox([self.draws, self.chains, self.run_button]),
@@ -170,7 +174,8 @@ class Dashboard(FileActions):
                                             "Dynamic model"),
                                     selected_index=0)],
                        layout=w.Layout(flex="1 1 560px", max_width="700px"))
-        columns = w.HBox([controls, views], layout=w.Layout(flex_flow="row wrap"))
+        # wrap-reverse: on a screen too narrow for both columns the results come first
+        columns = w.HBox([controls, views], layout=w.Layout(flex_flow="row wrap-reverse"))
         self.widget = w.VBox([html(title), columns,
                               w.Accordion([self.evidence.box], titles=("Evidence",),
                                           selected_index=0)])

@@ -126,7 +126,8 @@ class ExpectationControls:
 class EvidenceControls:
     """The evidence table: include/exclude and a reliability choice per item."""
 
-    COLUMNS = "40px 60px 90px 170px 130px 60px 230px 1fr"
+    #: The note column never narrows below 240 px: a narrow screen scrolls the table sideways.
+    COLUMNS = "40px 60px 90px 170px 130px 60px 230px minmax(240px, 1fr)"
 
     def __init__(self, whatif: WhatIf):
         self.include: dict[str, w.Checkbox] = {}
@@ -145,7 +146,8 @@ class EvidenceControls:
                 include, html(esc(item.id)), html(item.reported_on.isoformat()),
                 html(esc(item.indicator)), html(esc(shorten(f"{item.value} {item.unit}", 22))),
                 html(esc(item.source)), reliability,
-                html(f'<span title="{esc(item.note)}">{esc(shorten(item.note, 90))}</span>'),
+                html(f'<span class="evidence-note" title="{esc(item.note)}">'
+                     f"{esc(shorten(item.note, 90))}</span>"),
             ]
         left_out = [f"{len(ids)} {reason.replace('_', ' ')}"
                     for reason, ids in whatif.excluded.items() if ids]
@@ -155,5 +157,6 @@ class EvidenceControls:
                  f"{whatif.as_of.isoformat()}).{esc(note)} Changes here are what-ifs; the "
                  "evidence file is never changed by the dashboard."),
             w.GridBox(cells, layout=w.Layout(grid_template_columns=self.COLUMNS,
-                                             grid_gap="2px 6px", align_items="center")),
+                                             grid_gap="2px 6px", align_items="center",
+                                             overflow="auto")),
         ])
