@@ -125,6 +125,9 @@ def test_slider_moves_the_forecast_and_export_writes_files(voila_url, case_root)
                 "() => document.querySelector('.dashboard-status').innerText"
                 ".includes('Exported')", timeout=EXPORT_TIMEOUT_MS)
             status = page.inner_text(".dashboard-status")
+            link = page.locator("a.export-download")  # Voila users download the files
+            assert link.get_attribute("download").endswith("-charts.zip")
+            assert link.get_attribute("href").startswith("data:application/zip;base64,")
         finally:
             browser.close()
     written = sorted((case_root / "reports").iterdir())

@@ -228,6 +228,50 @@ def test_evidence_added_after_loading_is_flagged_on_export_and_read_on_reload(da
     assert "changed on disk" not in dash.status.value
 
 
+def test_export_runs_in_the_background_can_be_cancelled_and_offers_a_download(dash, case_root):
+    import base64
+    import json
+    import threading
+    import zipfile
+
+    job, out = dash.export_job, case_root / "out"
+    job.background = True  # as inside a kernel
+    gate, real = threading.Event(), job.progress
+
+    def held_then_cancelled(done, total, what=""):
+        if done == 0:
+            gate.wait(60)  # the export waits here while the test moves a slider
+        if done == 1:
+            job.cancel()
+        real(done, total, what)
+
+    job.progress = held_then_cancelled
+    shown = dash.forecast.probabilities.copy()
+    assert dash.export(out, formats=("svg",)) == [] and job.running
+    assert not job.cancel_button.disabled and "Exporting" in dash.status.value
+    dash.weight_sliders["drift"].value = 0.9  # the controls stay live during the export
+    assert not np.allclose(dash.forecast.probabilities, shown)
+    assert dash.export(out, formats=("svg",)) == []  # one export at a time
+    assert "under way" in dash.status.value
+    gate.set()
+    job.thread.join(120)
+    assert "Export cancelled" in dash.status.value and job.cancel_button.disabled
+    assert len(list(out.glob("*.svg"))) == 1  # stopped at the next file
+    manifest = json.loads(next(out.glob("*-manifest.json")).read_text(encoding="utf-8"))
+    assert manifest["complete"] is False
+    del job.progress
+    dash.weight_sliders["drift"].value = 0.25  # back to the weights the export had
+    dash.export(out, formats=("svg",))  # the same run again finishes the set
+    job.thread.join(120)
+    assert "Exported" in dash.status.value and job.bar.value == pytest.approx(
+        (len(dash.last_export) - 2) / (len(dash.last_export) - 1))
+    href = re.search(r'href="data:application/zip;base64,([^"]+)"', dash.download.value)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(href.group(1)))) as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in dash.last_export)
+        first = dash.last_export[0]
+        assert archive.read(first.name) == first.read_bytes()
+
+
 class _ProgressEngine:
     """A sampling-engine double for the Run path: exact numbers, reported progress."""
 

@@ -184,7 +184,8 @@ def check_report(forecast: Forecast, out_dir: Path, formats: list[str],
 def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                   case: Case | None = None, *, force: bool = False,
                   briefing: bool = True, dynamic: Any = None,
-                  sensitivity: bool = True) -> list[Path]:
+                  sensitivity: bool = True,
+                  progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
     """Write the charts and, with the case, the briefing, in the requested formats.
 
     Parameters
@@ -211,6 +212,10 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
         (:func:`toolkit.outputs.briefing.sections.compute_sensitivity`, exact engine, on
         the forecast's weights and evidence), write the ``sensitivity`` tornado chart and
         give the briefing a "What would change the forecast" section.
+    progress : callable, optional
+        ``progress(done, total, file name)`` before each file is written; an exception it
+        raises (a dashboard's Cancel) stops the export there, leaving complete files and a
+        manifest an identical export may finish.
 
     Notes
     -----
@@ -251,16 +256,19 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
                    for name in charts if name in CHARTS}
         figures.update(_extra_figures(extra, questions, drivers, dynamic))
         written: list[Path] = []
+        step = progress or (lambda done, total, what: None)
         for name, figure in figures.items():
             for ext in (f for f in formats if f in CHART_FORMATS):
-                written.append(save_figure(figure, chart_path(out_dir, forecast, name, ext),
-                                           close=False))
+                path = chart_path(out_dir, forecast, name, ext)
+                step(len(written), len(targets), path.name)
+                written.append(save_figure(figure, path, close=False))
         if wants_briefing:
             assert case is not None
             content = build_briefing(forecast, case,
                                      questions=questions[0] if questions else None,
                                      watch=compute_watch(case, forecast),
                                      sensitivity=drivers, dynamic=dynamic)
+            step(len(written), len(targets), "briefing")
             if "pdf" in formats:
                 path = output_path(out_dir, forecast, "briefing", "pdf")
                 write_briefing_pdf(content, list(figures.values()), path)
@@ -327,7 +335,8 @@ def _caption(name: str) -> str:
 
 def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
                   case: Case | None = None, *, force: bool = False,
-                  sensitivity: bool = True) -> list[Path]:
+                  sensitivity: bool = True,
+                  progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
     """Draw every chart and save it in each requested format.
 
     Parameters
@@ -344,6 +353,8 @@ def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
         Replace files that a different run wrote.
     sensitivity : bool
         With the case, also the ``sensitivity`` tornado chart.
+    progress : callable, optional
+        As for :func:`export_report`.
 
     Returns
     -------
@@ -354,4 +365,4 @@ def export_charts(forecast: Forecast, out_dir: Path, formats: list[str],
     if unknown:
         raise ValueError(f"unknown chart format(s) {unknown}; use {', '.join(CHART_FORMATS)}")
     return export_report(forecast, out_dir, formats, case, force=force, briefing=False,
-                         sensitivity=sensitivity)
+                         sensitivity=sensitivity, progress=progress)

@@ -9,7 +9,10 @@ refused, an export says the files changed, and *Reload files* reads them again.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
+import zipfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,27 @@ from toolkit.core.errors import CaseError
 from toolkit.model.case import load_case
 from toolkit.outputs.report import export_charts
 from toolkit.store.priors_edit import save_priors
+from toolkit.ui.dashboard.background import Cancelled, Job
+from toolkit.ui.dashboard.views import esc
 from toolkit.ui.dashboard.whatif import WhatIf
 
 EXPORT_FORMATS = ("png", "svg", "pdf")
+#: Exports up to this size (bytes) get a download link (a zip in the page), e.g. for Voila.
+DOWNLOAD_LIMIT = 20 * 2**20
+
+
+def download_link(paths: list[Path], name: str) -> str:
+    """An ``<a download>`` link holding ``paths`` as one zip ("" beyond the size limit)."""
+    if sum(p.stat().st_size for p in paths) > DOWNLOAD_LIMIT:
+        return ""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in paths:
+            archive.write(path, path.name)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<a class="export-download" download="{esc(name)}" '
+            f'href="data:application/zip;base64,{data}">Download the {len(paths)} files '
+            f"({len(buffer.getvalue()) / 2**20:.1f} MB zip)</a>")
 
 
 class FileActions:
@@ -54,8 +75,10 @@ class FileActions:
         self.export_button.on_click(lambda _: self.export())
         self.save_button.on_click(lambda _: self.save_priors())
         self.reload_button.on_click(lambda _: self.reload())
-        return w.HBox([self.export_button, self.replace_exports, self.save_button,
-                       self.reload_button])
+        self.export_job = Job("Export")
+        self.download = w.HTML("")
+        return w.VBox([w.HBox([self.export_button, self.replace_exports, self.save_button,
+                               self.reload_button]), self.export_job.box, self.download])
 
     def files_changed(self) -> list[str]:
         """The case files (priors, evidence) that changed on disk since they were loaded."""
@@ -92,27 +115,55 @@ class FileActions:
                formats: tuple[str, ...] = EXPORT_FORMATS) -> list[Path]:
         """Write the current forecast's charts with :func:`toolkit.outputs.report.export_charts`.
 
+        Inside a kernel the export runs on a worker thread (:class:`~toolkit.ui.dashboard.
+        background.Job`): the sliders stay live, a bar shows each file and *Cancel* stops it.
         The tornado chart is included when the "What would change it" panel holds an
-        analysis of the current inputs (it is not recomputed here).
+        analysis of the current inputs (it is not recomputed here). When done, a link offers
+        the files as one zip (Voila users cannot reach the server's folder).
 
         Returns
         -------
         list of Path
-            Files written (empty if the export was refused; the status line says why).
+            Files written (empty if the export was refused, cancelled, or still runs in the
+            background; the status line says which; :attr:`last_export` has them after).
         """
         out = Path(out_dir) if out_dir is not None else self.root / "reports"
+        forecast, case = self.forecast, self.whatif.case()
+        force = self.replace_exports.value
+        tornado = self.sensitivity_panel.is_current(self._inputs_key())
+
+        def work(progress: Callable[..., None]) -> tuple[list[Path], str]:
+            written = export_charts(forecast, out, list(formats), case=case, force=force,
+                                    sensitivity=tornado, progress=progress)
+            stem = written[-1].name.removesuffix("-manifest.json")
+            return written, download_link(written, f"{stem}-charts.zip")
+
+        if self.export_job.running:
+            self._set_status("An export is under way: wait for it, or press Cancel.")
+            return []
+        self.last_export = []
+        self.download.value = ""
         self._set_status(f"Exporting charts to {out} ...")
-        try:
-            written = export_charts(
-                self.forecast, out, list(formats), case=self.whatif.case(),
-                force=self.replace_exports.value,
-                sensitivity=self.sensitivity_panel.is_current(self._inputs_key()))
-        except (CaseError, OSError) as exc:
+        self.export_job.start(work, lambda result, error: self._exported(out, result, error))
+        return self.last_export
+
+    def _exported(self, out: Path, result: Any, error: BaseException | None) -> None:
+        if isinstance(error, Cancelled):
+            self._set_status(f"Export cancelled at {self.export_job.message.value}: the files "
+                             "written are complete, and exporting again finishes the set.",
+                             error=True)
+            return
+        if isinstance(error, CaseError | OSError):
             hint = ("" if self.replace_exports.value else " Tick 'replace files of another "
                     "run' to overwrite them, or export elsewhere.")
-            self._set_status(f"Export refused: {exc}{hint}", error=True)
-            return []
+            self._set_status(f"Export refused: {error}{hint}", error=True)
+            return
+        if error is not None:
+            self._set_status(f"Export failed ({type(error).__name__}: {error}).", error=True)
+            return
+        written, link = result
         self.last_export = written
+        self.download.value = link
         names = ", ".join(p.name for p in written)
         changed = self.files_changed()
         note = (f" Note: {', '.join(changed)} changed on disk since the dashboard loaded "
@@ -120,7 +171,6 @@ class FileActions:
                 "the new version." if changed else "")
         self._set_status(f"Exported {len(written)} files to {out}: {names}.{note}",
                          error=bool(changed))
-        return written
 
     def save_priors(self) -> list[str]:
         """Write the slider weights and edited intervals back to ``priors/<case>.yaml``.
