@@ -16,6 +16,7 @@ from toolkit.core.atomic import (
     remove_abandoned,
     rewrite_text_atomic,
     write_text_atomic,
+    writer_tag,
 )
 
 
@@ -76,17 +77,21 @@ def _dead_pid() -> int:
 
 
 def test_only_the_leftovers_of_gone_writers_are_removed(tmp_path):
+    host = writer_tag().rsplit("-", 1)[0]
     dead, live = _dead_pid(), os.getpid()
-    gone = tmp_path / f".ledger.csv.{dead}.abc_123x.tmp"
-    mine = tmp_path / f".ledger.csv.{live}.zz9_00qq.tmp"
-    stale = tmp_path / f".ledger.csv.{os.getppid()}.old00000.tmp"
-    other = tmp_path / ".notes.tmp"  # not ours: no pid in the name
-    for path in (gone, mine, stale, other):
+    gone = tmp_path / f".ledger.csv.{host}-{dead}.abc_123x.tmp"
+    mine = tmp_path / f".ledger.csv.{host}-{live}.zz9_00qq.tmp"
+    stale = tmp_path / f".ledger.csv.{host}-{os.getppid()}.old00000.tmp"
+    elsewhere = tmp_path / f".ledger.csv.otherhost{host}-{dead}.far00000.tmp"  # can't tell
+    other = tmp_path / ".notes.tmp"  # not ours: no writer in the name
+    for path in (gone, mine, stale, elsewhere, other):
         path.write_text("partial", encoding="utf-8")
     long_ago = time.time() - ABANDONED_AFTER - 60
     os.utime(stale, (long_ago, long_ago))
     assert sorted(remove_abandoned(tmp_path)) == sorted([gone, stale])
-    assert mine.exists() and other.exists() and not gone.exists() and not stale.exists()
+    assert mine.exists() and other.exists() and elsewhere.exists()
+    os.utime(elsewhere, (long_ago, long_ago))  # another machine's: only once it is old
+    assert remove_abandoned(tmp_path) == [elsewhere]
     assert remove_abandoned(tmp_path / "missing") == []
 
 
@@ -100,4 +105,5 @@ def test_a_write_names_its_temporary_file_with_its_process(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "replace", spy)
     write_text_atomic(tmp_path / "a.txt", "x")
-    assert seen and seen[0].startswith(f".a.txt.{os.getpid()}.") and seen[0].endswith(".tmp")
+    assert seen and seen[0].startswith(f".a.txt.{writer_tag()}.") and seen[0].endswith(".tmp")
+    assert writer_tag().endswith(f"-{os.getpid()}")

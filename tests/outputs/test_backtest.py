@@ -212,7 +212,7 @@ def test_paths_chart_marks_resolutions(bundled_case, questions, tmp_path):
     stars = [c.get_offsets()[0] for c in axis.collections]
     assert sorted(float(s[1]) for s in stars) == sorted(
         float(q.outcome) for q in questions.questions if q.resolved)
-    written = export_question_charts(rolling, tmp_path, ["svg"], bundled_case)
+    written = export_question_charts(rolling, tmp_path, ["svg"], questions.path)
     assert [p.suffix for p in written] == [".svg", ".svg", ".json"]  # the manifest last
 
 

@@ -92,6 +92,8 @@ def test_a_killed_forecast_is_mended_by_the_next_one(case_root: Path, moment: st
         _killed("history", "", args)
         assert len(list_runs(case_root, CASE)) == 2
         assert recorded_runs(history_path(case_root), CASE) == set(first)
+        shown = json.loads(_run(["history", CASE, "--root", str(case_root), "--json"]))
+        assert [run["run_id"] for run in shown["runs"]] == list_runs(case_root, CASE)
     _run(args)
     runs = list_runs(case_root, CASE)
     assert len(runs) == (2 if moment == "folder" else 3)

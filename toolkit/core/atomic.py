@@ -1,10 +1,12 @@
 """Atomic file writes: a crash leaves the old file or the new one, never half of either.
 
-A write goes to a temporary file beside its target, ``.<name>.<pid>.<random>.tmp``, which is
-renamed over the target once complete. A process killed mid-write (``kill -9``) leaves that
-temporary file behind; :func:`remove_abandoned` removes the ones whose writer is gone, and
-every writer of the ledger, the priors, the runs and the report folders calls it under its
-lock, so the next command leaves the folder clean.
+A write goes to a temporary file beside its target, ``.<name>.<host>-<pid>.<random>.tmp``,
+which is renamed over the target once complete. A process killed mid-write (``kill -9``)
+leaves that temporary file behind; :func:`remove_abandoned` removes the ones whose writer is
+gone (a process of this machine that no longer runs; a writer on another machine sharing
+the folder only after :data:`ABANDONED_AFTER`). The writers of the ledger, the priors and
+the report folders call it under their locks, a saved run before it starts, so the next
+command leaves the folder clean.
 
 New files get the permissions the process's umask allows (``0o666 & ~umask``, as ``open``
 would); a replaced file keeps its own. A symbolic link is written through: the file it
@@ -16,17 +18,26 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-#: Temporary files of :func:`atomic_path`: ``.<name>.<pid>.<random>.tmp``.
-TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
-#: A leftover whose writer's process id is still alive is removed anyway after this long
-#: (seconds): the id may have been reused, or the writer ran on another machine.
+#: Temporary files of :func:`atomic_path`: ``.<name>.<host>-<pid>.<random>.tmp``.
+TEMP_FILE = re.compile(
+    r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
+#: A leftover is removed after this long (seconds) even when its writer seems alive (the
+#: process id may have been reused) or ran on another machine (whose processes this one
+#: cannot see).
 ABANDONED_AFTER = 24 * 3600.0
+
+
+def writer_tag() -> str:
+    """``<host>-<pid>``: who writes a temporary file (the host name's letters and digits)."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def current_umask() -> int:
@@ -75,7 +86,7 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     """
     target = _written_path(Path(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{writer_tag()}.", suffix=".tmp",
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -137,8 +148,9 @@ def remove_abandoned(folder: Path | str,
     folder : Path or str
         Where to look (not recursively).
     patterns : iterable of compiled regex
-        Names of leftovers, each with a ``pid`` group: the writer's process id. One matches
-        when that process is gone, or when it is older than :data:`ABANDONED_AFTER`.
+        Names of leftovers, each with ``host`` and ``pid`` groups (see :func:`writer_tag`).
+        One is removed when it was written on this machine by a process that is gone, or
+        when it is older than :data:`ABANDONED_AFTER`.
 
     Returns
     -------
@@ -149,6 +161,7 @@ def remove_abandoned(folder: Path | str,
     if not folder.is_dir():
         return []
     removed, now, patterns = [], time.time(), list(patterns)
+    here = writer_tag().rsplit("-", 1)[0]
     for entry in folder.iterdir():
         match = next((m for p in patterns if (m := p.match(entry.name))), None)
         if match is None:
@@ -157,7 +170,8 @@ def remove_abandoned(folder: Path | str,
             old = now - entry.lstat().st_mtime > ABANDONED_AFTER
         except OSError:
             continue
-        if _alive(int(match["pid"])) and not old:
+        gone = match["host"] == here and not _alive(int(match["pid"]))
+        if not (gone or old):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)

@@ -247,8 +247,6 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
     inputs = report_inputs(case) if "calibration" in extra else {}
     with locked(folder_lock_path(out_dir), display_path(out_dir)):
         kept = check_outputs(out_dir, forecast, targets, force, inputs)
-        remove_abandoned(out_dir)  # temporary files of a report killed earlier
-        write_manifest(out_dir, forecast, kept, [], inputs, planned=targets)
         questions = compute_questions(case, forecast) if "calibration" in extra else None
         drivers = (compute_sensitivity(case, forecast)
                    if case is not None and "sensitivity" in extra else None)
@@ -257,6 +255,9 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
         figures.update(_extra_figures(extra, questions, drivers, dynamic))
         written: list[Path] = []
         step = progress or (lambda done, total, what: None)
+        step(0, len(targets), "starting")  # a Cancel before any file changes nothing
+        remove_abandoned(out_dir)  # temporary files of a report killed earlier
+        write_manifest(out_dir, forecast, kept, [], inputs, planned=targets)
         for name, figure in figures.items():
             for ext in (f for f in formats if f in CHART_FORMATS):
                 path = chart_path(out_dir, forecast, name, ext)
@@ -289,7 +290,8 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
 
 
 def export_question_charts(result: Any, out_dir: Path, formats: list[str],
-                           case: Case | None = None, *, force: bool = False) -> list[Path]:
+                           questions_file: Path | None = None, *,
+                           force: bool = False) -> list[Path]:
     """Save a backtest's calibration chart (and a rolling one's paths) under the guard.
 
     The files share the report's names and manifest (:mod:`toolkit.outputs.manifest`): a
@@ -304,8 +306,9 @@ def export_question_charts(result: Any, out_dir: Path, formats: list[str],
         Folder to write into (created if missing).
     formats : list of str
         Subset of :data:`CHART_FORMATS`.
-    case : Case, optional
-        The case, whose questions file is recorded among the inputs as a report does.
+    questions_file : Path, optional
+        The questions file the backtest read, recorded among the inputs as a report records
+        the case's own (so a backtest of other questions is another run).
     force : bool
         Replace files that a different run wrote.
 
@@ -318,7 +321,8 @@ def export_question_charts(result: Any, out_dir: Path, formats: list[str],
 
     forecast = (result.steps[-1] if hasattr(result, "steps") else result).forecast
     out_dir = Path(out_dir)
-    inputs = report_inputs(case)
+    inputs = ({"questions": hashlib.sha256(Path(questions_file).read_bytes()).hexdigest()}
+              if questions_file is not None else {})
     files = question_chart_files(result, out_dir, formats)
     with locked(folder_lock_path(out_dir), display_path(out_dir)):
         kept = check_outputs(out_dir, forecast, list(files), force, inputs)

@@ -9,12 +9,12 @@
   ``arviz.from_zarr``.
 
 The folder is written under a hidden temporary name in ``runs/<case>/``
-(``.partial-<run-id>-<pid>-<random>``) and renamed into place in one step, so an interrupted
-save leaves no half-written run; the history rows (:mod:`toolkit.store.history`) are
-inserted in one transaction afterwards. A save killed in between (``kill -9``) is mended by
-the next one: :func:`reconcile_history` removes the partial folders of dead writers and
-records complete runs the history lacks. Loading a run compares its input hashes with the
-files as they are now and says which ones changed.
+(``.partial-<run-id>-<host>-<pid>-<random>``) and renamed into place in one step, so an
+interrupted save leaves no half-written run; the history rows (:mod:`toolkit.store.history`)
+are inserted in one transaction afterwards. A save killed in between (``kill -9``) is mended
+by the next save or history read: :func:`reconcile_history` removes the partial folders of
+dead writers and records complete runs the history lacks. Loading a run compares its input
+hashes with the files as they are now and says which ones changed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from toolkit.core.atomic import new_folder_mode, remove_abandoned, write_text_atomic
+from toolkit.core.atomic import (
+    new_folder_mode,
+    remove_abandoned,
+    write_text_atomic,
+    writer_tag,
+)
 from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
 from toolkit.model.case import _hash
@@ -51,8 +56,9 @@ RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
 FORECAST = "forecast.json"
 POSTERIOR = "posterior.zarr"
-#: Folders of saves in progress (or killed): ``.partial-<run-id>-<pid>-<random>``.
-PARTIAL = re.compile(r"^\.partial-[^-]+-[0-9a-f]+-(?P<pid>\d+)-[A-Za-z0-9_]+$")
+#: Folders of saves in progress (or killed): ``.partial-<run-id>-<host>-<pid>-<random>``.
+PARTIAL = re.compile(
+    r"^\.partial-[^-]+-[0-9a-f]+-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 PACKAGES = ("numpy", "scipy", "pandas", "pydantic", "pymc", "pytensor", "nutpie", "arviz",
             "arviz-base", "arviz-stats", "xarray", "zarr")
 
@@ -104,7 +110,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
     run_id = new_run_id(now)
     parent = runs_dir(root, forecast.case)
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{run_id}-{os.getpid()}-", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{run_id}-{writer_tag()}-", dir=parent))
     try:
         posterior = forecast.extras.get("posterior")
         if posterior is not None:

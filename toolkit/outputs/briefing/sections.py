@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ SENSITIVITY_TOP = 5
 #: does not pay for it twice.
 SENSITIVITY_MEMO = 8
 _SENSITIVITY: dict[str, Sensitivity] = {}
+_SENSITIVITY_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -226,31 +228,35 @@ def compute_sensitivity(case: Case, forecast: Forecast,
                         progress: Callable[[int, int], None] | None = None) -> Sensitivity:
     """Sensitivity of the forecast's headline to every prior quantity (exact engine).
 
-    The case is taken with the forecast's prior weights (a dashboard forecast may carry
-    slider weights) and read on the forecast's own evidence items. Results are kept in
-    memory (:data:`SENSITIVITY_MEMO` of them), keyed by the priors as given, every field of
-    those items, the hashes of the case's files and the as-of date.
+    The case is taken with the forecast's prior weights (a dashboard forecast carries its
+    sliders' raw values as ``extras["weights"]``, shown as they are; otherwise the
+    normalised weights are scaled to the saved weights' total) and read on the forecast's
+    own evidence items. Results are kept in memory (:data:`SENSITIVITY_MEMO` of
+    them, shared by threads), keyed by the priors as given, every field of those items, the
+    hashes of the case's files and the as-of date.
     """
     from toolkit.model.variations import vary
     from toolkit.outputs.sensitivity import sensitivity
 
     saved = np.asarray(case.priors.weights, float)
-    if saved.sum() > 0 and not np.allclose(saved / saved.sum(), forecast.prior, rtol=1e-12,
-                                           atol=1e-15):
-        scale = saved.sum()
-        case = vary(case, {f"scenarios.{sid}.weight": float(p) * scale
-                           for sid, p in zip(forecast.scenario_ids, forecast.prior,
-                                             strict=True)})
+    weights = np.asarray(forecast.extras.get("weights", forecast.prior * saved.sum()), float)
+    if not np.allclose(weights, saved, rtol=1e-12, atol=1e-15):
+        case = vary(case, {f"scenarios.{sid}.weight": float(w)
+                           for sid, w in zip(forecast.scenario_ids, weights, strict=True)})
     key = hashlib.sha256(json.dumps({
         "case": case.name, "priors": case.priors.model_dump(mode="json"),
         "items": [dataclasses.asdict(item) for item in forecast.items],
         "files": case.input_hashes, "as_of": forecast.as_of.isoformat(),
     }, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-    if key not in _SENSITIVITY:
+    with _SENSITIVITY_LOCK:
+        found = _SENSITIVITY.get(key)
+    if found is not None:
+        if progress is not None:
+            progress(1, 1)
+        return found
+    found = sensitivity(case, forecast.as_of, progress=progress, items=forecast.items)
+    with _SENSITIVITY_LOCK:
         while len(_SENSITIVITY) >= SENSITIVITY_MEMO:
             _SENSITIVITY.pop(next(iter(_SENSITIVITY)))
-        _SENSITIVITY[key] = sensitivity(case, forecast.as_of, progress=progress,
-                                        items=forecast.items)
-    elif progress is not None:
-        progress(1, 1)
-    return _SENSITIVITY[key]
+        _SENSITIVITY[key] = found
+    return found

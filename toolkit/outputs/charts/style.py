@@ -12,6 +12,7 @@ import functools
 import io
 import re
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,10 +79,15 @@ def scenario_style(k: int) -> ScenarioStyle:
                          MARKERS[k % len(MARKERS)], LINESTYLES[k % len(LINESTYLES)])
 
 
+#: Held while a chart is drawn or saved: matplotlib's ``rcParams`` are global, so two
+#: threads (the dashboard's background export and a panel) must not style at once.
+DRAWING = threading.RLock()
+
+
 @contextmanager
 def chart_style() -> Iterator[None]:
-    """Context in which charts are drawn and saved."""
-    with matplotlib.rc_context(RC):
+    """Context in which charts are drawn and saved (one thread at a time)."""
+    with DRAWING, matplotlib.rc_context(RC):
         yield
 
 

@@ -93,7 +93,7 @@ def backtest_command(
         from toolkit.outputs.report import export_question_charts
 
         folder = charts_dir if charts_dir.is_absolute() else loaded.paths.root / charts_dir
-        for path in export_question_charts(result, folder, ["png", "svg"], loaded,
+        for path in export_question_charts(result, folder, ["png", "svg"], questions.path,
                                            force=force):
             click.echo(f"wrote {path}", err=as_json)
     if as_json:

@@ -11,7 +11,7 @@ from toolkit.core.errors import CaseError, Problem
 from toolkit.core.jsonio import dumps
 from toolkit.outputs.language import percent, percent_range
 from toolkit.store.history import history_path, read_history
-from toolkit.store.runs import list_runs, load_run
+from toolkit.store.runs import list_runs, load_run, reconcile_history
 from toolkit.ui.cli.common import main, resolve_root, root_option, user_errors
 
 
@@ -28,6 +28,8 @@ def history_command(case: str, as_json: bool, run_id: str | None, root: Path | N
     if run_id is not None:
         _show_run(root, case, run_id, as_json)
         return
+    if list_runs(root, case):  # a save killed before its history rows: record it now
+        reconcile_history(root, case)
     runs = read_history(history_path(root), case)
     latest = list_runs(root, case)
     note = load_run(root, case, latest[-1]).message if latest else None

@@ -47,6 +47,8 @@ class Job:
         self.name = name
         self.background = background
         self.thread: threading.Thread | None = None
+        #: The last step shown, as plain text.
+        self.step = ""
         self._cancel = threading.Event()
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="200px"))
         self.message = w.HTML("")
@@ -70,7 +72,8 @@ class Job:
         if self._cancel.is_set():
             raise Cancelled
         self.bar.value = done / total if total else 1.0
-        self.message.value = esc(f"{self.name}: {done} of {total}{' - ' + what if what else ''}")
+        self.step = f"{done} of {total}{' - ' + what if what else ''}"
+        self.message.value = esc(f"{self.name}: {self.step}")
 
     def start(self, work: Callable[[Callable[..., None]], Any],
               finished: Callable[[Any, BaseException | None], None]) -> bool:
@@ -84,6 +87,7 @@ class Job:
         if self.running:
             return False
         self._cancel.clear()
+        self.step, self.message.value = "", ""
         self.bar.value, self.bar.bar_style = 0.0, ""
         self.cancel_button.disabled = False
 
@@ -96,7 +100,12 @@ class Job:
             self.cancel_button.disabled = True
             self.bar.bar_style = "success" if error is None else (
                 "warning" if isinstance(error, Cancelled) else "danger")
-            finished(result, error)
+            try:
+                finished(result, error)
+            except Exception as exc:  # on a thread nobody would see it: show it
+                self.bar.bar_style = "danger"
+                self.message.value = esc(f"{self.name} failed while reporting "
+                                         f"({type(exc).__name__}: {exc})")
 
         background = in_kernel() if self.background is None else self.background
         if background:

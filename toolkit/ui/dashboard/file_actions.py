@@ -29,7 +29,7 @@ from toolkit.ui.dashboard.whatif import WhatIf
 
 EXPORT_FORMATS = ("png", "svg", "pdf")
 #: Exports up to this size (bytes) get a download link (a zip in the page), e.g. for Voila.
-DOWNLOAD_LIMIT = 20 * 2**20
+DOWNLOAD_LIMIT = 8 * 2**20
 
 
 def download_link(paths: list[Path], name: str) -> str:
@@ -93,6 +93,10 @@ class FileActions:
 
     def reload(self) -> None:
         """Read the case files again; what-if edits are dropped (the status line says so)."""
+        if self.export_job.running:
+            self._set_status("An export is under way: reload when it is done (or Cancel it).",
+                             error=True)
+            return
         try:
             case = load_case(self.root, self.whatif.base.name)
         except CaseError as exc:
@@ -149,14 +153,18 @@ class FileActions:
 
     def _exported(self, out: Path, result: Any, error: BaseException | None) -> None:
         if isinstance(error, Cancelled):
-            self._set_status(f"Export cancelled at {self.export_job.message.value}: the files "
-                             "written are complete, and exporting again finishes the set.",
-                             error=True)
+            self._set_status(f"Export cancelled at {self.export_job.step or 'the start'}: the "
+                             "files written are complete, and exporting again finishes the "
+                             "set.", error=True)
             return
-        if isinstance(error, CaseError | OSError):
+        if isinstance(error, CaseError):
             hint = ("" if self.replace_exports.value else " Tick 'replace files of another "
                     "run' to overwrite them, or export elsewhere.")
             self._set_status(f"Export refused: {error}{hint}", error=True)
+            return
+        if isinstance(error, OSError):
+            self._set_status(f"Export failed: cannot write to {out} ({error}). Export "
+                             "elsewhere, or free space / fix permissions.", error=True)
             return
         if error is not None:
             self._set_status(f"Export failed ({type(error).__name__}: {error}).", error=True)

@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from toolkit.core.errors import CaseError
 from toolkit.outputs.charts import freeze_layout, inline_svg
+from toolkit.outputs.language import figure
 from toolkit.outputs.sensitivity import Influence, Sensitivity
 from toolkit.outputs.watch import WatchEntry
 from toolkit.ui.dashboard.controls import ExpectationControls, WeightControls, html
@@ -103,7 +104,7 @@ class WatchPanel:
 
 
 def bar_html(influence: Influence, base: float) -> str:
-    """A bar from the headline at the quantity halved to doubled, on a 0-100% track."""
+    """A bar from the headline at the low to the high end of the quantity's range (0-100%)."""
     lead = influence.lead
     at_low, at_high = float(influence.at_low[lead]), float(influence.at_high[lead])
     left, right = sorted((at_low, at_high))
@@ -116,7 +117,8 @@ def bar_html(influence: Influence, base: float) -> str:
             f'{max(100 * (right - left), 0.5):.2f}%;height:12px;background:#1b6ca8"></div>'
             f'<div style="position:absolute;left:{100 * base:.2f}%;width:1px;height:12px;'
             'background:#000"></div></div>'
-            f"<span style='font-size:11px'> x0.5: {pct(at_low)}, x2: {pct(at_high)}"
+            f"<span style='font-size:11px'> at {esc(figure(influence.quantity.low))}: "
+            f"{pct(at_low)}, at {esc(figure(influence.quantity.high))}: {pct(at_high)}"
             f"{tipping}</span>")
 
 
