@@ -397,3 +397,21 @@ def test_impossible_date_in_a_seed_is_located(case_root: Path) -> None:
     assert [str(p) for p in caught.value.problems] == [
         f"{S}:6: date: '2023-02-30' is not a valid date. Fix: write the date as YYYY-MM-DD.",
     ]
+
+
+def test_a_ledger_beyond_the_documented_limits_is_refused(case_root: Path, monkeypatch) -> None:
+    from toolkit.model import evidence
+
+    ledger = case_root / "evidence" / "russia-iran.csv"
+    before = _snapshot(case_root)
+    monkeypatch.setattr(evidence, "MAX_ROWS", 10)  # the bundled ledger has 17 rows
+    result = CliRunner().invoke(main, ["forecast", "russia-iran", "--root", str(case_root)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"{E}:12: the ledger has more than 10 rows, the most the toolkit reads. "
+            "Fix: move old or retracted items to an archive case.") in result.stderr
+    monkeypatch.setattr(evidence, "MAX_ROWS", 17)
+    assert len(load_case(case_root, "russia-iran").evidence) == 17  # at the limit: fine
+    monkeypatch.setattr(evidence, "MAX_LEDGER_BYTES", ledger.stat().st_size - 1)
+    result = CliRunner().invoke(main, ["forecast", "russia-iran", "--root", str(case_root)])
+    assert result.exit_code == 2 and "the toolkit reads ledgers of at most" in result.stderr
+    assert _snapshot(case_root) == before

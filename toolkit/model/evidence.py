@@ -32,6 +32,10 @@ COLUMNS = (
 OPTIONAL_COLUMNS = ("note", "echo_of")
 #: The longest note a row may hold (characters); long texts belong in the seed digests.
 MAX_NOTE = 10_000
+#: The largest ledger read (bytes) and the most rows: a team logs thousands of rows; a
+#: 50 MB ledger once took 11 GB of memory. Beyond these the ledger is refused, named.
+MAX_LEDGER_BYTES = 16 * 2**20
+MAX_ROWS = 20_000
 STATUSES = ("active", "retracted")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -145,6 +149,15 @@ def read_evidence(path: Path, shown: str) -> tuple[list[EvidenceItem], list[Prob
     tuple
         ``(items, problems)``; rows with problems are left out of ``items``.
     """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_utf8 names the problem
+    if size > MAX_LEDGER_BYTES:
+        return [], [Problem(shown, None, "", f"is {size / 2**20:.1f} MB; the toolkit reads "
+                            f"ledgers of at most {MAX_LEDGER_BYTES // 2**20} MB",
+                            "move old or retracted items to an archive case, or shorten "
+                            "long notes")]
     text, problems = read_utf8(path, shown)
     if text is None:
         return [], problems
@@ -166,7 +179,7 @@ def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]
         return [], [Problem(shown, 1, ", ".join(missing), "required column(s) missing",
                             f"use the header: {','.join(COLUMNS)}")]
     items: list[EvidenceItem] = []
-    line = 1
+    line, count = 1, 0
     rows = iter(reader)
     while True:
         start = line + 1
@@ -180,6 +193,12 @@ def parse_rows(text: str, shown: str) -> tuple[list[EvidenceItem], list[Problem]
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
+        count += 1
+        if count > MAX_ROWS:
+            problems.append(Problem(shown, start, "", f"the ledger has more than {MAX_ROWS:,} "
+                                    "rows, the most the toolkit reads",
+                                    "move old or retracted items to an archive case"))
+            break
         if len(row) != len(header):
             problems.append(Problem(shown, start, "", f"has {len(row)} cells, header has "
                                     f"{len(header)}", "quote cells that contain commas"))
