@@ -47,3 +47,17 @@ def test_threads_asking_at_once_share_one_compilation() -> None:
         t.join()
     assert len(calls) == 1
     assert len({id(r) for r in results}) == 1
+
+
+def test_a_limited_cache_forgets_the_oldest_first() -> None:
+    cache = CompiledCache(limit=2)
+    calls: list[str] = []
+
+    def build(name: str):
+        return lambda: calls.append(name) or name
+
+    for name in ("a", "b", "c"):
+        cache.get(name, build(name))
+    assert cache.get("c", build("c")) == ("c", 0.0) and cache.get("b", build("b"))[1] == 0.0
+    cache.get("a", build("a"))  # forgotten when c arrived: computed again
+    assert calls == ["a", "b", "c", "a"]

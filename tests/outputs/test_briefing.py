@@ -187,7 +187,7 @@ def test_sensitivity_is_computed_once_on_the_forecasts_weights(bundled_case, for
     for k, sid in enumerate(bundled_case.priors.scenario_ids):
         influence = next(i for i in reweighted.influences
                          if i.quantity.path == f"scenarios.{sid}.weight")
-        assert influence.quantity.value == pytest.approx(scale / 3)
+        assert influence.quantity.value == pytest.approx(1.0)  # the weights as given
         halved = np.full(3, scale / 3)
         halved[k] /= 2
         np.testing.assert_allclose(influence.at_low, run_forecast(

@@ -1,8 +1,9 @@
-"""One in-process cache of compiled models, keyed by model structure, safe across threads.
+"""One in-process cache of costly results, keyed, safe across threads.
 
 Both samplers (the PyMC engine and the dynamic model) compile a nutpie model once per
 structure and swap data between runs; :class:`CompiledCache` is that cache. PyTensor's own
-disk cache serves later processes.
+disk cache serves later processes. The report and the dashboard keep their sensitivity
+analyses in one too, bounded by ``limit``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from typing import Any
 
 
 class CompiledCache:
-    """Compiled models by structure key; compiles under a lock on first use."""
+    """Compiled models (or other costly results) by key; computed under a lock on first use.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    limit : int, optional
+        Keep at most this many, forgetting the oldest first (default: no limit).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._models: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        self.limit = limit
 
     def get(self, key: Hashable, compile_model: Callable[[], Any]) -> tuple[Any, float]:
         """The model for ``key``, compiling it with ``compile_model()`` if it is new.
@@ -34,8 +42,11 @@ class CompiledCache:
             if key in self._models:
                 return self._models[key], 0.0
             start = time.perf_counter()
-            self._models[key] = compile_model()
-            return self._models[key], time.perf_counter() - start
+            model = compile_model()
+            while self.limit is not None and len(self._models) >= max(self.limit, 1):
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = model
+            return model, time.perf_counter() - start
 
     def clear(self) -> None:
         """Forget every compiled model (the next run compiles again)."""

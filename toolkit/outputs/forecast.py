@@ -251,12 +251,13 @@ def assemble(
     level : float
         Credible interval probability.
     weights : ndarray, optional
-        Prior weights overriding the case's (used by notebook sliders; no rerun needed).
+        Prior weights overriding the case's (used by notebook sliders; no rerun needed);
+        kept as given in ``extras["weights"]`` (the prior is their normalised form).
 
     Returns
     -------
     Forecast
-        The assembled forecast.
+        The assembled forecast (its ``extras`` a copy of the engine's, never shared).
 
     Raises
     ------
@@ -287,7 +288,9 @@ def assemble(
         scenario_ids=case.priors.scenario_ids, labels=[s.label for s in case.priors.scenarios],
         prior=prior, probabilities=final, intervals=intervals, interval_level=level,
         items=items, excluded=excluded, trail=trail, increments=result.increments,
-        diagnostics=result.diagnostics, input_hashes=case.input_hashes, extras=result.extras,
+        diagnostics=result.diagnostics, input_hashes=case.input_hashes,
+        extras={**result.extras, **({} if weights is None else
+                                    {"weights": [float(w) for w in weights]})},
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import __version__
-from toolkit.core.atomic import write_text_atomic
+from toolkit.core.atomic import remove_abandoned, write_text_atomic
 from toolkit.core.errors import CaseError, Problem, display_path
 from toolkit.core.jsonio import dumps
 from toolkit.outputs.forecast import Forecast
@@ -165,3 +165,10 @@ def write_manifest(out_dir: Path, forecast: Forecast, kept: dict[str, str],
     path = manifest_path(out_dir, forecast)
     write_text_atomic(path, dumps(document, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def begin_outputs(out_dir: Path, forecast: Forecast, kept: dict[str, str],
+                  planned: list[Path], inputs: dict[str, str] | None = None) -> None:
+    """Before the first file: clear a killed writer's leftovers, write the pending manifest."""
+    remove_abandoned(out_dir)
+    write_manifest(out_dir, forecast, kept, [], inputs, planned=planned)

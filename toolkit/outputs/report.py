@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from toolkit.core.atomic import remove_abandoned, write_text_atomic
+from toolkit.core.atomic import write_text_atomic
 from toolkit.core.errors import display_path
 from toolkit.core.locks import folder_lock_path, locked
 from toolkit.model.case import Case
@@ -39,7 +39,7 @@ from toolkit.outputs.charts import (
     trail_chart,
 )
 from toolkit.outputs.forecast import Forecast
-from toolkit.outputs.manifest import check_outputs, output_path, write_manifest
+from toolkit.outputs.manifest import begin_outputs, check_outputs, output_path, write_manifest
 
 CHART_FORMATS = ("png", "svg", "pdf")
 #: ``pdf`` means the briefing PDF plus chart PDFs; ``html`` the briefing; ``csv`` the
@@ -115,11 +115,16 @@ def chart_path(out_dir: Path, forecast: Forecast, chart: str, ext: str) -> Path:
     return output_path(out_dir, forecast, chart, ext)
 
 
-def report_inputs(case: Case | None) -> dict[str, str]:
-    """Hashes of the files a report reads beyond the forecast's own inputs."""
-    if case is None or not case.paths.questions.exists():
+def report_inputs(case: Case | None, questions_file: Path | None = None) -> dict[str, str]:
+    """Hashes of the files a report reads beyond the forecast's own inputs.
+
+    The questions file: ``questions_file`` when given (a backtest of other questions),
+    else the case's own when it has one.
+    """
+    path = questions_file or (case.paths.questions if case is not None else None)
+    if path is None or not Path(path).exists():
         return {}
-    return {"questions": hashlib.sha256(case.paths.questions.read_bytes()).hexdigest()}
+    return {"questions": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
 
 
 def extra_charts(case: Case | None, dynamic: Any = None, sensitivity: bool = True) -> list[str]:
@@ -256,8 +261,7 @@ def export_report(forecast: Forecast, out_dir: Path, formats: list[str],
         written: list[Path] = []
         step = progress or (lambda done, total, what: None)
         step(0, len(targets), "starting")  # a Cancel before any file changes nothing
-        remove_abandoned(out_dir)  # temporary files of a report killed earlier
-        write_manifest(out_dir, forecast, kept, [], inputs, planned=targets)
+        begin_outputs(out_dir, forecast, kept, targets, inputs)
         for name, figure in figures.items():
             for ext in (f for f in formats if f in CHART_FORMATS):
                 path = chart_path(out_dir, forecast, name, ext)
@@ -321,13 +325,11 @@ def export_question_charts(result: Any, out_dir: Path, formats: list[str],
 
     forecast = (result.steps[-1] if hasattr(result, "steps") else result).forecast
     out_dir = Path(out_dir)
-    inputs = ({"questions": hashlib.sha256(Path(questions_file).read_bytes()).hexdigest()}
-              if questions_file is not None else {})
+    inputs = report_inputs(None, questions_file)
     files = question_chart_files(result, out_dir, formats)
     with locked(folder_lock_path(out_dir), display_path(out_dir)):
         kept = check_outputs(out_dir, forecast, list(files), force, inputs)
-        remove_abandoned(out_dir)
-        write_manifest(out_dir, forecast, kept, [], inputs, planned=list(files))
+        begin_outputs(out_dir, forecast, kept, list(files), inputs)
         written = [save_figure(figure, path, close=False) for path, figure in files.items()]
         written.append(write_manifest(out_dir, forecast, kept, written, inputs))
     return written

@@ -13,13 +13,13 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from toolkit.core.caches import CompiledCache
 from toolkit.outputs.language import figure, percent, percent_range
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ SENSITIVITY_TOP = 5
 #: :func:`compute_sensitivity`), so a report after a dashboard panel run, or a second format,
 #: does not pay for it twice.
 SENSITIVITY_MEMO = 8
-_SENSITIVITY: dict[str, Sensitivity] = {}
-_SENSITIVITY_LOCK = threading.Lock()
+_SENSITIVITY = CompiledCache(limit=SENSITIVITY_MEMO)
 
 
 @dataclass(frozen=True)
@@ -228,12 +227,13 @@ def compute_sensitivity(case: Case, forecast: Forecast,
                         progress: Callable[[int, int], None] | None = None) -> Sensitivity:
     """Sensitivity of the forecast's headline to every prior quantity (exact engine).
 
-    The case is taken with the forecast's prior weights (a dashboard forecast carries its
-    sliders' raw values as ``extras["weights"]``, shown as they are; otherwise the
-    normalised weights are scaled to the saved weights' total) and read on the forecast's
-    own evidence items. Results are kept in memory (:data:`SENSITIVITY_MEMO` of
-    them, shared by threads), keyed by the priors as given, every field of those items, the
-    hashes of the case's files and the as-of date.
+    The case is taken with the forecast's prior weights (as given to
+    :func:`~toolkit.outputs.forecast.assemble`, e.g. a dashboard's raw slider values, from
+    ``extras["weights"]``; otherwise the normalised weights scaled to the saved total) and
+    read on the forecast's own evidence items. Results are kept in memory
+    (:data:`SENSITIVITY_MEMO` of them, a :class:`~toolkit.core.caches.CompiledCache` shared
+    by threads), keyed by the priors as given, every field of those items, the hashes of the
+    case's files and the as-of date.
     """
     from toolkit.model.variations import vary
     from toolkit.outputs.sensitivity import sensitivity
@@ -248,15 +248,8 @@ def compute_sensitivity(case: Case, forecast: Forecast,
         "items": [dataclasses.asdict(item) for item in forecast.items],
         "files": case.input_hashes, "as_of": forecast.as_of.isoformat(),
     }, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-    with _SENSITIVITY_LOCK:
-        found = _SENSITIVITY.get(key)
-    if found is not None:
-        if progress is not None:
-            progress(1, 1)
-        return found
-    found = sensitivity(case, forecast.as_of, progress=progress, items=forecast.items)
-    with _SENSITIVITY_LOCK:
-        while len(_SENSITIVITY) >= SENSITIVITY_MEMO:
-            _SENSITIVITY.pop(next(iter(_SENSITIVITY)))
-        _SENSITIVITY[key] = found
+    found, seconds = _SENSITIVITY.get(key, lambda: sensitivity(
+        case, forecast.as_of, progress=progress, items=forecast.items))
+    if seconds == 0.0 and progress is not None:  # remembered: nothing to wait for
+        progress(1, 1)
     return found

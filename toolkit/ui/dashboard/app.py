@@ -281,7 +281,7 @@ class Dashboard(FileActions):
             self._set_status(str(exc), error=True)
             return None
         changes = self.whatif.changes()
-        forecast.extras = {**forecast.extras, "what_if": changes, "weights": list(weights)}
+        forecast.extras = {**forecast.extras, "what_if": changes}
         if changes:  # the forecast's inputs are the files plus these edits: say so
             digest = hashlib.sha256("\n".join(changes).encode("utf-8")).hexdigest()
             forecast.input_hashes = {**forecast.input_hashes, "what-if edits (dashboard)": digest}
@@ -307,10 +307,8 @@ class Dashboard(FileActions):
 
     def _exact_forecast(self) -> Forecast:
         result, items, excluded = self._exact_result()
-        forecast = assemble(self.whatif.case(), items, excluded, result, "exact",
-                            self.whatif.as_of, self.seed, weights=self.weights.weights())
-        forecast.extras["weights"] = list(self.weights.weights())  # raw, as the sliders
-        return forecast
+        return assemble(self.whatif.case(), items, excluded, result, "exact",
+                        self.whatif.as_of, self.seed, weights=self.weights.weights())
 
     def _rank_inputs(self) -> tuple[tuple, list[WatchEntry]]:
         return self._inputs_key(), watch(self.whatif.case(), forecast=self._exact_forecast())[1]
