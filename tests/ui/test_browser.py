@@ -138,8 +138,17 @@ def test_slider_moves_the_forecast_and_export_writes_files(voila_url, case_root)
 
 
 @pytest.mark.parametrize("width", [900, 1100])
-def test_results_stay_above_the_fold_and_notes_readable_on_narrow_screens(voila_url, width):
+def test_results_stay_above_the_fold_and_notes_readable_on_narrow_screens(voila_url, case_root,
+                                                                        width):
     from playwright.sync_api import sync_playwright
+    from test_dashboard_integration import AS_OF, _fake_dynamic
+
+    from toolkit.outputs.charts import freeze_layout, inline_svg
+    from toolkit.outputs.charts.timeline import timeline_chart
+
+    # the dynamic panel's real chart markup (a run takes a minute: its numbers do not matter)
+    timeline = inline_svg(freeze_layout(timeline_chart(_fake_dynamic(
+        load_case(case_root, CASE), AS_OF))), salt="dashboard-timeline")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM),
@@ -154,6 +163,10 @@ def test_results_stay_above_the_fold_and_notes_readable_on_narrow_screens(voila_
             notes = page.locator(".evidence-note").all()
             widths = [n.bounding_box()["width"] for n in notes[:5]]
             page.click("text=Dynamic model")  # an accordion panel with its own chart area
+            page.wait_for_selector(".timeline-chart .widget-html-content", state="attached")
+            page.evaluate("svg => { document.querySelector('.timeline-chart "
+                          ".widget-html-content').innerHTML = svg; }", timeline)
+            timeline_box = page.locator(".timeline-chart svg").bounding_box()
             overflow = page.evaluate(
                 "() => [...document.querySelectorAll('.widget-html-content svg')]"
                 ".filter(s => s.getBoundingClientRect().width > 0)"
@@ -165,3 +178,4 @@ def test_results_stay_above_the_fold_and_notes_readable_on_narrow_screens(voila_
     assert chart["y"] < 900  # the chart starts on the first screen
     assert notes and min(widths) >= 200  # a note is read, not two characters
     assert overflow and max(overflow) <= 1  # every chart fits the screen: nothing clipped
+    assert timeline_box["width"] > 200 and timeline_box["x"] + timeline_box["width"] <= width

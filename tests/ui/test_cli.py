@@ -176,7 +176,6 @@ def test_evidence_list_shows_escape_codes_in_notes_without_running_them(case_roo
     (["--as-of", "2024-W01-1"], "--as-of", "not a date; write it as YYYY-MM-DD"),
     (["--draws", "100"], "--draws", "the exact engine draws no samples, so it ignores --draws"),
     (["--model", "dynamic", "--engine", "pymc"], "--engine", "always runs on PyMC"),
-    (["--model", "dynamic", "--no-save"], "--no-save", "is not saved under runs/"),
     (["--engine", "pymc", "--dispersion", "drone_supply=inf"], "--dispersion", "finite PHI"),
 ])
 def test_options_that_are_wrong_or_would_be_ignored_exit_2_before_any_work(

@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 import re
+import threading
+import time
 from pathlib import Path
 
 import ipywidgets as w
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from toolkit.inference.engines import EngineResult, get_engine
+from toolkit.inference.sampling import Cancelled, ChainState
 from toolkit.model.case import load_case
 from toolkit.outputs.forecast import Forecast, run_forecast
 from toolkit.store.priors_edit import edit_priors_text
@@ -273,18 +276,20 @@ def test_export_runs_in_the_background_can_be_cancelled_and_offers_a_download(da
 
 
 class _ProgressEngine:
-    """A sampling-engine double for the Run path: exact numbers, reported progress."""
+    """A sampling-engine double for the Run path: exact numbers, reported progress per chain."""
 
     name = "pymc"
 
-    def __init__(self, converged: bool, progress, **options):
+    def __init__(self, converged: bool, progress, on_chains, stop, **options):
         self.converged = converged
-        self.progress = progress
+        self.progress, self.on_chains, self.stop = progress, on_chains, stop
         self.options = options
 
     def run(self, case, observations, seed):
         for step in range(5):
             self.progress(f"sampling {step}/4", step / 4)
+            self.on_chains([ChainState(100 * step, 400, step < 2, 0),
+                            ChainState(80 * step, 400, step < 3, int(step == 4))])
         result = get_engine("exact").run(case, observations, seed)
         return EngineResult(result.increments, result.log_marginal,
                             {"converged": self.converged, "r_hat_max": 1.2}, {})
@@ -300,7 +305,7 @@ def _factory(converged: bool, made: list):
     return factory
 
 
-def test_run_button_shows_progress_and_flags_a_non_converged_run(case_root):
+def test_run_button_shows_progress_per_chain_and_flags_a_non_converged_run(case_root):
     made: list = []
     dash = Dashboard(case_root, CASE, debounce=0, engine_factory=_factory(False, made))
     seen: list[float] = []
@@ -309,6 +314,10 @@ def test_run_button_shows_progress_and_flags_a_non_converged_run(case_root):
     dash.run_button.click()
     assert made[0].options == {"draws": 200, "chains": 2}
     assert seen == sorted(seen) and 0.5 in seen and seen[-1] == 1.0
+    bars = dash.pymc.chain_bars.children
+    assert [b.value for b in bars] == [1.0, 0.8]  # the last report of each chain
+    assert [b.bar_style for b in bars] == ["success", "warning"]
+    assert bars[1].tooltip == "chain 2: 320/400, 1 divergent"
     assert dash.forecast.engine == "pymc" and dash.engine_picker.value == "pymc"
     assert not dash.forecast.converged
     assert "NOT CONVERGED" in dash.summary.value and "NOT CONVERGED" in dash.diagnostics_view.value
@@ -317,11 +326,78 @@ def test_run_button_shows_progress_and_flags_a_non_converged_run(case_root):
     pymc_runs = dash.engine_runs["pymc"]
     dash.weight_sliders["drift"].value = 0.6  # reweights the PyMC result, no resampling
     assert dash.engine_runs["pymc"] == pymc_runs and dash.forecast.engine == "pymc"
-    dash.evidence_include["E01"].value = False  # stale: shows exact until Run
-    assert dash.forecast.engine == "exact" and "press Run" in dash.status.value
+    dash.evidence_include["E01"].value = False  # live: the new inputs are fitted at once
+    assert dash.forecast.engine == "pymc" and dash.engine_runs["pymc"] == pymc_runs + 1
+    assert "E01" not in dash.forecast.item_ids
     dash.run_button.click()
     assert len(made) == 1  # same draws and chains: the engine (and its model) is reused
-    assert dash.forecast.engine == "pymc" and dash.engine_runs["pymc"] == pymc_runs + 1
+    assert dash.forecast.engine == "pymc" and dash.engine_runs["pymc"] == pymc_runs + 2
+    dash.engine_picker.value = "exact"
+    dash.evidence_include["E01"].value = True  # exact: no PyMC fit
+    assert dash.forecast.engine == "exact" and dash.engine_runs["pymc"] == pymc_runs + 2
+
+
+class _BlockingEngine:
+    """Samples until released or stopped: a fit still running when the inputs change."""
+
+    name = "pymc"
+
+    def __init__(self, stop, **options):
+        self.stop = stop
+        self.release = threading.Event()
+        self.calls: list[tuple[int, str]] = []
+
+    def run(self, case, observations, seed):
+        self.calls.append((len(observations), "started"))
+        while not self.release.is_set():
+            if self.stop.is_set():
+                self.calls.append((len(observations), "cancelled"))
+                raise Cancelled
+            time.sleep(0.01)
+        self.calls.append((len(observations), "finished"))
+        return get_engine("exact").run(case, observations, seed)
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_change_during_a_fit_cancels_it_and_fits_the_new_inputs(case_root):
+    engines: list = []
+
+    def factory(name, **options):
+        if name != "pymc":
+            return get_engine(name)
+        engines.append(_BlockingEngine(**options))
+        return engines[-1]
+
+    dash = Dashboard(case_root, CASE, debounce=0, engine_factory=factory)
+    dash.pymc.job.background = True
+    dash.engine_picker.value = "pymc"  # live: a fit starts in the background
+    _wait_for(lambda: engines and engines[0].calls)
+    assert dash.forecast.engine == "exact" and "PyMC is fitting" in dash.status.value
+    assert not dash.weight_sliders["drift"].disabled  # the controls stay live
+    n = len(dash.forecast.item_ids)
+    dash.evidence_include["E01"].value = False  # stale now: cancelled, the new one queued
+    _wait_for(lambda: len(engines[0].calls) >= 3)
+    assert engines[0].calls[:3] == [(n, "started"), (n, "cancelled"), (n - 1, "started")]
+    engines[0].release.set()
+    _wait_for(lambda: dash.forecast.engine == "pymc")
+    dash.pymc.job.thread.join(5)
+    assert dash.engine_runs["pymc"] == 1 and "E01" not in dash.forecast.item_ids
+    assert len(dash.forecast.item_ids) == n - 1
+
+    engines[0].release.clear()
+    dash.evidence_include["E01"].value = True
+    _wait_for(lambda: len(engines[0].calls) >= 5)
+    dash.pymc.cancel()  # Cancel: the fit stops and nothing is queued
+    dash.pymc.job.thread.join(5)
+    assert engines[0].calls[-1] == (n, "cancelled")
+    assert "cancelled" in dash.progress_text.value and dash.progress.bar_style == "warning"
+    assert dash.forecast.engine == "exact" and dash.engine_runs["pymc"] == 1
 
 
 def test_run_button_explains_an_unavailable_or_failing_engine(case_root):
@@ -345,12 +421,20 @@ def test_run_button_explains_an_unavailable_or_failing_engine(case_root):
             raise RuntimeError("sampler blew up <b>")
 
     dash.engine_factory = lambda name, **options: Broken() if name == "pymc" else get_engine(name)
-    dash._pymc = None
+    dash.pymc._engine = None
     dash.run_button.click()
     assert "The PyMC run failed (RuntimeError: sampler blew up &lt;b&gt;)" in dash.status.value
     assert dash.weight_sliders["drift"].value == 0.25
     dash.weight_sliders["drift"].value = 0.5  # the exact engine keeps working
     assert dash.forecast.engine == "exact"
+
+
+def test_live_pymc_on_a_refused_case_says_why_once(case_root):
+    dash = Dashboard(case_root, CASE, debounce=0)  # the real engine: the mixture reading
+    dash.engine_picker.value = "pymc"
+    assert "refused the case" in dash.status.value and dash.forecast.engine == "exact"
+    dash.weight_sliders["drift"].value = 0.4  # no second attempt at the same inputs
+    assert "refused the case" in dash.status.value and dash.pymc.refused == dash.whatif.version
 
 
 def test_case_text_is_escaped_in_every_html_widget(case_root):

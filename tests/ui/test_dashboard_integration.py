@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +205,31 @@ def test_sensitivity_panel_ranks_inputs_and_selects_their_controls(case_root):
     assert "inputs changed since this analysis" in panel.status.value
     written = dash.export(case_root / "reports2", formats=("svg",))
     assert written and not any("sensitivity" in p.name for p in written)
+
+
+def test_dynamic_model_runs_in_the_background_with_chain_bars_and_cancel(case_root):
+    from toolkit.inference.sampling import Cancelled, ChainState
+
+    started = threading.Event()
+
+    def runner(case, progress, on_chains, stop, **options):
+        progress("sampling: chain 1: 10/2000", 0.2)
+        on_chains([ChainState(10, 2000, True, 0), ChainState(30, 2000, True, 0)])
+        started.set()
+        while not stop.is_set():
+            time.sleep(0.01)
+        raise Cancelled
+
+    dash = Dashboard(case_root, CASE, as_of=AS_OF, debounce=0, dynamic_runner=runner)
+    panel = dash.dynamic_panel
+    panel.job.background = True
+    assert panel.run() is None and started.wait(5)
+    assert panel.button.disabled and panel.run() is None  # one run at a time
+    assert [b.value for b in panel.chains.bars] == [0.005, 0.015]
+    assert "sampling (20%)" in panel.job.message.value
+    dash.weight_sliders["drift"].value = 0.5  # the dashboard stays live meanwhile
+    np.testing.assert_allclose(dash.forecast.prior, [0.2, 0.4, 0.4])
+    panel.job.cancel_button.click()
+    panel.job.thread.join(5)
+    assert "cancelled" in panel.status.value and not panel.button.disabled
+    assert panel.chart.value == "" and panel.job.bar.bar_style == "warning"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,13 +15,43 @@ CASE = "russia-iran"
 
 
 @pytest.fixture(scope="module")
-def dynamic_json(repo_root):
+def dynamic_root(repo_root, tmp_path_factory) -> Path:
+    """A scratch copy of the bundled case (the dynamic run is saved under its runs/)."""
+    root = tmp_path_factory.mktemp("dynamic")
+    for sub in ("priors", "evidence"):
+        shutil.copytree(repo_root / sub, root / sub)
+    shutil.copytree(repo_root / "seeds" / CASE, root / "seeds" / CASE)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dynamic_json(dynamic_root):
     """The command of the issue's 'done when', run once (in-process)."""
     result = CliRunner().invoke(main, [
         "forecast", CASE, "--model", "dynamic", "--horizon", "2027-12-31", "--as-of",
-        "2026-11-01", "--json", "--root", str(repo_root)])
+        "2026-11-01", "--json", "--root", str(dynamic_root)])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_a_dynamic_run_is_saved_with_its_manifest_and_history_rows(dynamic_root,
+                                                                  dynamic_json):
+    """Before: dynamic runs were never saved (and --no-save was refused as meaningless)."""
+    from toolkit.store.history import history_table
+    from toolkit.store.runs import list_runs, load_run
+
+    run_id = dynamic_json["run_id"]
+    assert list_runs(dynamic_root, CASE) == [run_id]
+    saved = load_run(dynamic_root, CASE, run_id)
+    assert saved.manifest["model"] == "dynamic" and saved.manifest["engine"] == "pymc"
+    assert saved.manifest["evidence_used"] == dynamic_json["evidence_used"]
+    assert saved.forecast["horizon_forecast"] == dynamic_json["horizon_forecast"]
+    assert not saved.inputs_changed
+    table = history_table(dynamic_root / "runs" / "history.sqlite", CASE)
+    assert set(table["engine"]) == {"pymc (dynamic)"} and set(table["run_id"]) == {run_id}
+    by_id = dict(zip(table["scenario"], table["probability"], strict=True))
+    assert by_id == {s["id"]: s["probability"] for s in dynamic_json["scenarios"]}
 
 
 @pytest.mark.slow
@@ -55,9 +87,10 @@ def test_json_reports_converged_diagnostics(dynamic_json):
 def test_table_output_and_sampler_options(repo_root, dynamic_json):
     result = CliRunner().invoke(main, [
         "forecast", CASE, "--model", "dynamic", "--as-of", "2026-11-01", "--draws", "200",
-        "--tune", "200", "--chains", "2", "--root", str(repo_root)])
+        "--tune", "200", "--chains", "2", "--no-save", "--root", str(repo_root)])
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert "Saved run" not in out and "sampling: chain 1:" in result.stderr
     assert "Horizon 2027-12" in out and "Now 2026-11" in out
     assert "Full-fledged defense partnership in at least one month from 2026-11" in out
     assert "Timeline (filtered probability" in out and "Diagnostics: max r_hat" in out

@@ -37,6 +37,7 @@ from toolkit.inference.diagnostics import chain_diagnostics
 from toolkit.inference.dynamic import forward as fw
 from toolkit.inference.dynamic.emissions import evidence_months, month_index, month_label
 from toolkit.inference.dynamic.model import sample
+from toolkit.inference.sampling import ChainsCallback, StopFlag, check_stop
 from toolkit.model.case import Case
 from toolkit.model.dynamics import TransitionPrior, transition_prior
 from toolkit.model.evidence import EvidenceItem
@@ -143,6 +144,11 @@ class DynamicForecast:
         return float(band.mean[row]), float(band.low[row]), float(band.high[row])
 
     @property
+    def item_ids(self) -> list[str]:
+        """Ids of the evidence items read, in report order (what a saved run records)."""
+        return [item.id for item in self.items]
+
+    @property
     def converged(self) -> bool:
         """Whether the sampler's diagnostics pass."""
         return bool(self.diagnostics.get("converged", False))
@@ -184,6 +190,8 @@ def run_dynamic(
     cores: int | None = None,
     progress: Progress | None = None,
     selection: tuple[list[EvidenceItem], dict[str, list[str]]] | None = None,
+    on_chains: ChainsCallback | None = None,
+    stop: StopFlag | None = None,
 ) -> DynamicForecast:
     """Forecast a case with the dynamic (regime-switching) model.
 
@@ -215,6 +223,11 @@ def run_dynamic(
         The evidence to read and what was left out and why (default:
         :meth:`~toolkit.model.case.Case.select` at ``as_of``; the dashboard passes its
         what-if selection).
+    on_chains : callable, optional
+        ``on_chains(states)`` while sampling, one
+        :class:`~toolkit.inference.sampling.ChainState` per chain.
+    stop : threading.Event, optional
+        Once set, the run stops with :class:`~toolkit.inference.sampling.Cancelled`.
 
     Returns
     -------
@@ -264,7 +277,9 @@ def run_dynamic(
     report("sampling the transition matrix", 0.15)
     cores = cores or min(chains, os.cpu_count() or 1)
     posterior = sample(prior, w, case.priors.weight_concentration,
-                       emissions[: months.last_row + 1], seed, draws, tune, chains, cores)
+                       emissions[: months.last_row + 1], seed, draws, tune, chains, cores,
+                       progress=progress, on_chains=on_chains, stop=stop, span=(0.15, 0.85))
+    check_stop(stop)
     report("filtering and projecting", 0.85)
     n = chains * draws
     initial = posterior.initial.reshape(n, -1)

@@ -73,8 +73,11 @@ def check_history(path: Path | str) -> None:
 
 def payload_rows(run_id: str, created: str, payload: dict[str, Any]) -> list[tuple]:
     """History rows of a forecast in its saved form (``Forecast.to_dict``, ``forecast.json``)."""
+    engine = payload["engine"]
+    if payload.get("model", "static") != "static":  # the dynamic model: "pymc (dynamic)"
+        engine = f"{engine} ({payload['model']})"
     return [
-        (run_id, payload["case"], created, payload["engine"], int(payload["seed"]),
+        (run_id, payload["case"], created, engine, int(payload["seed"]),
          payload["as_of"], len(payload["evidence_used"]), int(bool(payload["converged"])),
          s["id"], s["label"], k, float(s["prior"]), float(s["probability"]),
          float(s["interval"][0]), float(s["interval"][1]))

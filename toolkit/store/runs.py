@@ -2,7 +2,8 @@
 
 ``runs/<case>/<run-id>/`` holds
 
-* ``forecast.json`` - the forecast (``Forecast.to_dict``);
+* ``forecast.json`` - the forecast (``Forecast.to_dict``, or the dynamic model's
+  ``DynamicForecast.to_dict``: its ``model`` is ``dynamic``);
 * ``manifest.json`` - input file hashes, package versions, engine, seed, diagnostics, time
   and command;
 * ``posterior.zarr`` - the engine's posterior (PyMC engine only), loadable with
@@ -126,6 +127,7 @@ def save_run(forecast: Any, root: Path | str, command: str | None = None) -> str
             "case": forecast.case,
             "created": now.isoformat(timespec="microseconds"),
             "engine": forecast.engine,
+            "model": getattr(forecast, "model", "static"),
             "seed": int(forecast.seed),
             "as_of": forecast.as_of.isoformat(),
             "evidence_used": forecast.item_ids,

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from toolkit.core.caches import CompiledCache
+from toolkit.inference.sampling import check_stop, sample_nutpie
 from toolkit.model.dynamics import TransitionPrior
 
 _CACHE = CompiledCache()
@@ -190,8 +191,12 @@ def sample(
     tune: int = 1000,
     chains: int = 4,
     cores: int | None = None,
+    **monitor: Any,
 ) -> Posterior:
     """Sample the dynamic model with nutpie.
+
+    ``monitor`` (``progress``, ``on_chains``, ``stop``, ``span``) goes to
+    :func:`toolkit.inference.sampling.sample_nutpie`: per-chain progress and cancellation.
 
     Parameters
     ----------
@@ -215,8 +220,6 @@ def sample(
     Posterior
         Draws in full scenario coordinates.
     """
-    import nutpie
-
     weights = np.asarray(weights, float)
     structure = Structure.of(prior, weights)
     compiled, compile_seconds = compiled_model(structure, prior, weights, weight_concentration,
@@ -225,9 +228,10 @@ def sample(
     if not data["alphas"].size:  # no Dirichlet at all: the model has no such data
         del data["alphas"]
     cores = cores or min(chains, os.cpu_count() or 1)
+    check_stop(monitor.get("stop"))
     start = time.perf_counter()
-    tree = nutpie.sample(compiled.with_data(**data), draws=draws, tune=tune, chains=chains,
-                         cores=cores, seed=seed, progress_bar=False, save_warmup=False)
+    tree = sample_nutpie(compiled.with_data(**data), draws=draws, tune=tune, chains=chains,
+                         cores=cores, seed=seed, **monitor)
     sample_seconds = time.perf_counter() - start
     return _collect(tree, structure, len(prior.scenario_ids), chains, draws,
                     {"compile_seconds": compile_seconds, "sample_seconds": sample_seconds})

@@ -36,6 +36,7 @@ from toolkit.inference.engines.pymc_layout import Layout, bracket_slots, build_l
 from toolkit.inference.engines.pymc_marginal import centre, estimate, natural
 from toolkit.inference.engines.pymc_model import sample
 from toolkit.inference.reference import needs_reference
+from toolkit.inference.sampling import ChainsCallback, StopFlag, check_stop
 from toolkit.model.case import Case
 
 Progress = Callable[[str, float], None]
@@ -58,6 +59,11 @@ class PymcEngine:
         Fresh importance-sampling points per slot.
     min_capacity : dict, optional
         Lower bounds on the slot capacities (lets different cases share one compiled model).
+    on_chains : callable, optional
+        ``on_chains(states)`` while sampling: one
+        :class:`~toolkit.inference.sampling.ChainState` per chain, several times a second.
+    stop : threading.Event, optional
+        Once set, the run stops at once with :class:`~toolkit.inference.sampling.Cancelled`.
     """
 
     name = "pymc"
@@ -72,6 +78,8 @@ class PymcEngine:
         dispersion: dict[str, float] | None = None,
         is_points: int = 4000,
         min_capacity: dict[str, int] | None = None,
+        on_chains: ChainsCallback | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
         if draws < 1 or chains < 1 or tune < 0:
             raise ValueError("draws and chains must be >= 1 and tune >= 0")
@@ -83,6 +91,7 @@ class PymcEngine:
             raise ValueError("dispersion must be >= 0")
         self.is_points = int(is_points)
         self.min_capacity = min_capacity
+        self.on_chains, self.stop = on_chains, stop
 
     def _say(self, message: str, fraction: float) -> None:
         if self.progress is not None:
@@ -132,6 +141,7 @@ class PymcEngine:
                 "spike beside a broad plateau, which NUTS does not mix across",
                 "use the exact engine (--engine exact), or set 'reliability_reading: "
                 "tempered' in the priors file to run PyMC on the tempered reading")])
+        check_stop(self.stop)
         self._say("laying out the model", 0.02)
         unknown = sorted(set(self.dispersion) - {
             i for i, ind in case.indicators.items() if ind.family.overdispersion})
@@ -144,7 +154,9 @@ class PymcEngine:
                 centre(fam, bracket_slots(fam, observations))
         self._say("compiling the model (skipped when this structure is cached)", 0.05)
         z, diverging, compile_s, sample_s = sample(
-            layout, self.draws, self.tune, self.chains, self.cores, seed)
+            layout, self.draws, self.tune, self.chains, self.cores, seed,
+            progress=self.progress, on_chains=self.on_chains, stop=self.stop, span=(0.1, 0.85))
+        check_stop(self.stop)
         self._say("estimating marginal likelihoods", 0.85)
         rng = np.random.default_rng([seed, 20261128])
         u_draws, estimates = {}, {}

@@ -35,6 +35,7 @@ from toolkit.inference.engines.pymc_densities import (
     with_reliability,
 )
 from toolkit.inference.engines.pymc_layout import Layout
+from toolkit.inference.sampling import check_stop, sample_nutpie
 
 _CACHE = CompiledCache()
 
@@ -106,9 +107,13 @@ def clear_cache() -> None:
 
 
 def sample(
-    layout: Layout, draws: int, tune: int, chains: int, cores: int, seed: int
+    layout: Layout, draws: int, tune: int, chains: int, cores: int, seed: int,
+    **monitor: Any,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, float, float]:
     """Sample every slot of ``layout`` with nutpie.
+
+    ``monitor`` (``progress``, ``on_chains``, ``stop``, ``span``) goes to
+    :func:`toolkit.inference.sampling.sample_nutpie`: per-chain progress and cancellation.
 
     Returns
     -------
@@ -119,14 +124,11 @@ def sample(
     compile_seconds, sample_seconds : float
         Time spent compiling (0 if cached) and sampling.
     """
-    import nutpie
-
     compiled, compile_seconds = compiled_model(layout)
+    check_stop(monitor.get("stop"))
     start = time.perf_counter()
-    trace = nutpie.sample(
-        compiled.with_data(**layout.data()), draws=draws, tune=tune, chains=chains,
-        cores=cores, seed=seed, progress_bar=False, save_warmup=False,
-    )
+    trace = sample_nutpie(compiled.with_data(**layout.data()), draws=draws, tune=tune,
+                          chains=chains, cores=cores, seed=seed, **monitor)
     posterior = trace["posterior"]
     z = {f: np.asarray(posterior[f"z_{f}"].values, float)
          for f in FAMILIES if layout.families[f].capacity}

@@ -14,16 +14,17 @@ from toolkit.core.jsonio import dumps
 from toolkit.model.case import Case
 from toolkit.outputs.dynamic_forecast import DynamicForecast, run_dynamic
 from toolkit.outputs.language import percent, percent_range
+from toolkit.store.runs import save_run
 
 #: Options of ``scenarios forecast`` that the dynamic model understands.
-SAMPLER_OPTIONS = ("draws", "tune", "chains", "cores")
+SAMPLER_OPTIONS = ("draws", "tune", "chains", "cores", "progress")
 
 
 def dynamic_forecast(
     case: Case, as_of: dt.date | None, horizon: dt.date | None, seed: int | None,
-    level: float, as_json: bool, options: dict[str, Any],
+    level: float, as_json: bool, options: dict[str, Any], save: bool = True,
 ) -> DynamicForecast:
-    """Run the dynamic model and print it.
+    """Run the dynamic model, save it as a run (unless ``save`` is false) and print it.
 
     Parameters
     ----------
@@ -38,7 +39,9 @@ def dynamic_forecast(
     as_json : bool
         Print JSON instead of the table.
     options : dict
-        Other command-line options; sampler settings among them are used.
+        Other command-line options; sampler settings and ``progress`` among them are used.
+    save : bool
+        Save the run under ``runs/<case>/`` and in the history (``--no-save``: not).
 
     Returns
     -------
@@ -48,10 +51,13 @@ def dynamic_forecast(
     settings = {k: options[k] for k in SAMPLER_OPTIONS if options.get(k) is not None}
     forecast = run_dynamic(case, horizon=horizon, as_of=as_of, seed=seed, level=level,
                            **settings)
+    run_id = save_run(forecast, case.paths.root) if save else None
     if as_json:
-        click.echo(dumps(forecast.to_dict(), indent=2))
+        click.echo(dumps({**forecast.to_dict(), "run_id": run_id}, indent=2))
     else:
         click.echo(render_dynamic_table(forecast))
+        if run_id is not None:
+            click.echo(f"\nSaved run {run_id} (runs/{forecast.case}/{run_id}).")
     return forecast
 
 

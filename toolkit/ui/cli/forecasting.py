@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,14 @@ def forecast_command(
     model, horizon = engine_options.pop("model"), engine_options.pop("horizon")
     no_save = engine_options.pop("no_save", False)
     dispersion = engine_options.pop("dispersion", ())
-    _refuse_what_does_not_apply(model, engine, engine_options, no_save, dispersion)
+    _refuse_what_does_not_apply(model, engine, engine_options, dispersion)
     if model == "dynamic":
         from toolkit.ui.cli.dynamic import dynamic_forecast
 
-        dynamic_forecast(loaded, as_of, horizon, seed, level, as_json, engine_options)
+        if not as_json or _stderr_is_terminal():
+            engine_options["progress"] = _progress_on_stderr
+        dynamic_forecast(loaded, as_of, horizon, seed, level, as_json, engine_options,
+                         save=not no_save)
         return
     if engine == "pymc" and (not as_json or _stderr_is_terminal()):
         engine_options["progress"] = _progress_on_stderr
@@ -93,15 +97,14 @@ def forecast_command(
 
 
 def _refuse_what_does_not_apply(model: str, engine: str, options: dict[str, Any],
-                                no_save: bool, dispersion: tuple[str, ...]) -> None:
+                                dispersion: tuple[str, ...]) -> None:
     """Options the chosen model or engine would silently ignore (CaseError, exit 2)."""
     given = click.get_current_context().get_parameter_source
     problems = []
     if model == "dynamic":
         ignored = [(name, why) for name, flag, why in (
             ("--engine", given("engine").name != "DEFAULT", "always runs on PyMC"),
-            ("--dispersion", bool(dispersion), "reads counts as Poisson"),
-            ("--no-save", no_save, "is not saved under runs/")) if flag]
+            ("--dispersion", bool(dispersion), "reads counts as Poisson")) if flag]
         problems += [Problem(name, None, "--model", f"the dynamic model {why}, so it ignores "
                              f"{name}", f"drop {name}") for name, why in ignored]
     elif engine == "exact":
@@ -142,12 +145,12 @@ def _parse_dispersion(
 
 
 def _stderr_is_terminal() -> bool:
-    stream = click.get_text_stream("stderr")
-    return bool(getattr(stream, "isatty", lambda: False)())
+    """Whether stderr is a terminal (``click.get_text_stream`` is deprecated in Click 8.2)."""
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _progress_on_stderr(message: str, fraction: float) -> None:
-    """Show the PyMC engine's progress on stderr (stdout stays clean for --json)."""
+    """Show a sampler's progress on stderr (stdout stays clean for --json)."""
     click.echo(f"[{fraction:4.0%}] {message}", err=True)
 
 

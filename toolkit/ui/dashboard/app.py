@@ -8,8 +8,10 @@ How a change flows:
 * a weight slider -> :func:`toolkit.outputs.forecast.assemble` on the cached engine result with the
   new weights (no engine rerun: ``P(k | evidence) ∝ w_k m_k``);
 * an expectation, inclusion or reliability change -> the exact engine reruns (milliseconds);
-  the PyMC engine reruns only when "Run" is pressed, reusing its engine (and so its compiled
-  model) as long as draws and chains stay the same;
+  with the toggle on "PyMC (live)" a PyMC fit of the new inputs starts in the background
+  (:mod:`toolkit.ui.dashboard.pymc_runner`: a bar per chain, Cancel; a fit of older inputs
+  is cancelled and the new one queued), reusing its engine (and so its compiled model) as
+  long as draws and chains stay the same; the exact forecast shows until it is done;
 * every change is debounced: controls report on release, and changes arriving within
   ``debounce`` seconds of each other cause one redraw.
 """
@@ -44,6 +46,7 @@ from toolkit.ui.dashboard.controls import (
 from toolkit.ui.dashboard.debounce import Debouncer
 from toolkit.ui.dashboard.file_actions import FileActions
 from toolkit.ui.dashboard.panels import DynamicPanel, SensitivityPanel, WatchPanel
+from toolkit.ui.dashboard.pymc_runner import PymcRunner, RunInputs
 from toolkit.ui.dashboard.views import (
     diagnostics_html,
     drivers_html,
@@ -102,7 +105,6 @@ class Dashboard(FileActions):
         self.last_update_ms = float("nan")
         self.last_export: list[Path] = []
         self._results: dict[str, tuple[int, EngineResult, list[EvidenceItem], dict]] = {}
-        self._pymc: tuple[tuple[int, int], Engine] | None = None
         self._forecast: Forecast | None = None
         self._build_widgets()
         self._request = Debouncer(self.refresh, debounce, self._show_error)
@@ -120,15 +122,13 @@ class Dashboard(FileActions):
         self.evidence_include = self.evidence.include
         self.evidence_reliability = self.evidence.reliability
         self.engine_picker = w.ToggleButtons(
-            options=[("exact (live)", "exact"), ("PyMC (press Run)", "pymc")], value="exact")
-        self.draws = w.BoundedIntText(value=1000, min=100, max=20000, step=100,
-                                      description="draws", layout=w.Layout(width="170px"))
-        self.chains = w.BoundedIntText(value=4, min=1, max=16, description="chains",
-                                       layout=w.Layout(width="150px"))
-        self.run_button = w.Button(description="Run PyMC", icon="play", button_style="primary")
-        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="PyMC",
-                                        layout=w.Layout(width="330px"))
-        self.progress_text = html("")
+            options=[("exact (live)", "exact"), ("PyMC (live)", "pymc")], value="exact")
+        self.pymc = PymcRunner(lambda name, **options: self.engine_factory(name, **options),
+                               self._run_inputs, self._pymc_succeeded,
+                               lambda message: self._set_status(message, error=True))
+        self.draws, self.chains = self.pymc.draws, self.pymc.chains
+        self.run_button = self.pymc.run_button
+        self.progress, self.progress_text = self.pymc.progress, self.pymc.progress_text
         self.status = html("")
         self.status.add_class("dashboard-status")
         self.summary = html("")
@@ -154,13 +154,10 @@ class Dashboard(FileActions):
         for item_id, menu in self.evidence_reliability.items():
             menu.observe(self._evidence_handler(item_id), names="value")
         self.engine_picker.observe(lambda _: self._request(), names="value")
-        self.run_button.on_click(lambda _: self.run_pymc())
         title = (f"<style>{FIT_CHARTS}</style><h3 style='margin:4px 0'>"
                  f"{esc(case.priors.title)}</h3>"
                  f"<p style='margin:0 0 6px 0'>{esc(case.priors.question)}</p>")
-        engine_box = w.VBox([html("<b>Engine</b>"), self.engine_picker,
-                             w.HBox([self.draws, self.chains, self.run_button]),
-                             w.HBox([self.progress, self.progress_text])])
+        engine_box = w.VBox([html("<b>Engine</b>"), self.engine_picker, self.pymc.box])
         controls = w.VBox([self.weights.box, self.expectations.box, engine_box,
                            self._file_controls(),
                            self.status],
@@ -261,14 +258,12 @@ class Dashboard(FileActions):
             return None
         engine, note = "exact", ""
         pymc = self._results.get("pymc")
-        if self.engine_picker.value == "pymc":
-            if pymc is not None and pymc[0] == self.whatif.version:
-                engine = "pymc"
-            elif pymc is None:
-                note = "Press Run to fit the PyMC model; showing the exact engine meanwhile."
-            else:
-                note = ("Inputs changed since the PyMC run: press Run to update it; showing "
-                        "the exact engine meanwhile.")
+        live = self.engine_picker.value == "pymc"
+        if live and pymc is not None and pymc[0] == self.whatif.version:
+            engine = "pymc"
+        elif live and self.pymc.refused != self.whatif.version:
+            note = ("PyMC is fitting the current inputs (progress per chain under Engine); "
+                    "showing the exact engine meanwhile.")
         if engine == "pymc":
             assert pymc is not None
             _, result, items, excluded = pymc
@@ -289,8 +284,11 @@ class Dashboard(FileActions):
         self._draw(forecast)
         self.last_update_ms = (time.perf_counter() - start) * 1000
         what_if = f" What-ifs in force: {'; '.join(changes)}." if changes else ""
-        self._set_status(f"{note} Updated in {self.last_update_ms:.0f} ms.{what_if}".strip())
-        return forecast
+        if not (live and self.pymc.refused == self.whatif.version):  # keep the refusal shown
+            self._set_status(f"{note} Updated in {self.last_update_ms:.0f} ms.{what_if}".strip())
+        if live and engine == "exact":  # last: a fit on this thread redraws when done
+            self.pymc.request(self.whatif.version, pymc[0] if pymc else None)
+        return self._forecast
 
     def _draw(self, forecast: Forecast) -> None:
         self.summary.value = summary_html(forecast)
@@ -332,58 +330,31 @@ class Dashboard(FileActions):
         return self.dynamic_panel.run()
 
     def run_pymc(self) -> Forecast | None:
-        """Fit the PyMC engine on the current inputs, showing progress; then show its forecast.
+        """Fit the PyMC engine on the current inputs (in the background inside a kernel).
 
         Returns
         -------
         Forecast or None
-            The PyMC forecast, or ``None`` if the engine is unavailable or failed (the status
-            line says why; the exact engine keeps working).
+            The forecast shown once the call returns: the PyMC one when the fit finished on
+            this thread (no kernel), else ``None`` (the status line says why, or the fit is
+            still running and shows itself when done).
         """
-        self.run_button.disabled = True
-        self.progress.value = 0.0
-        self.progress.bar_style = ""
-        self._progress("starting", 0.0)
-        try:
-            key = (int(self.draws.value), int(self.chains.value))
-            if self._pymc is None or self._pymc[0] != key:
-                engine = self.engine_factory("pymc", draws=key[0], chains=key[1],
-                                             progress=self._progress)
-                self._pymc = (key, engine)
-            items, excluded = self.whatif.selection()
-            case = self.whatif.case()
-            version = self.whatif.version
-            observations = case.observations(items, self.whatif.as_of)
-            result = self._pymc[1].run(case, observations, self.seed)
-            self.engine_runs["pymc"] += 1
-        except ImportError as exc:
-            return self._pymc_failed(f"The PyMC engine is unavailable here ({exc}). The exact "
-                                     "engine keeps working.")
-        except CaseError as exc:
-            return self._pymc_failed(f"The PyMC engine refused the case: {exc}")
-        except Exception as exc:  # any engine failure is shown, never lost
-            return self._pymc_failed(f"The PyMC run failed ({type(exc).__name__}: {exc}). "
-                                     "The exact engine keeps working.")
-        finally:
-            self.run_button.disabled = False
-        self._results["pymc"] = (version, result, items, excluded)
-        self.progress.value = 1.0
-        self.progress.bar_style = "success" if result.diagnostics.get("converged", True) \
-            else "danger"
-        self._progress("done", 1.0)
+        self.pymc.run()
+        shown = self._forecast
+        return shown if shown is not None and shown.engine == "pymc" else None
+
+    def _run_inputs(self) -> RunInputs:
+        items, excluded = self.whatif.selection()
+        case = self.whatif.case()
+        return RunInputs(self.whatif.version, case, items, excluded,
+                         case.observations(items, self.whatif.as_of), self.seed)
+
+    def _pymc_succeeded(self, inputs: RunInputs, result: EngineResult) -> None:
+        self.engine_runs["pymc"] += 1
+        self._results["pymc"] = (inputs.version, result, inputs.items, inputs.excluded)
         if self.engine_picker.value != "pymc":
             self.engine_picker.value = "pymc"  # fires a (debounced) refresh
-        return self.refresh()
-
-    def _pymc_failed(self, message: str) -> None:
-        self.progress.bar_style = "danger"
-        self.progress_text.value = "failed"
-        self._set_status(message, error=True)
-        return None
-
-    def _progress(self, message: str, fraction: float) -> None:
-        self.progress.value = min(max(float(fraction), 0.0), 1.0)
-        self.progress_text.value = esc(message)
+        self.refresh()
 
     # -- messages -------------------------------------------------------------------------
     def _set_status(self, message: str, error: bool = False) -> None:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
 
+from toolkit.inference.sampling import Cancelled, ChainState
 from toolkit.ui.dashboard.views import esc
 
-
-class Cancelled(Exception):
-    """Raised inside the work by its progress callback once *Cancel* was pressed."""
+__all__ = ["Cancelled", "ChainBars", "Job", "in_kernel"]
 
 
 def in_kernel() -> bool:
@@ -60,8 +59,18 @@ class Job:
 
     @property
     def running(self) -> bool:
-        """Whether the work is under way on its thread."""
-        return self.thread is not None and self.thread.is_alive()
+        """Whether the work is under way on its thread.
+
+        A call from that thread does not count: its ``finished`` callback may start the next
+        run.
+        """
+        return (self.thread is not None and self.thread.is_alive()
+                and self.thread is not threading.current_thread())
+
+    @property
+    def stop_flag(self) -> threading.Event:
+        """Set once *Cancel* was pressed: for work that polls (a sampler) rather than steps."""
+        return self._cancel
 
     def cancel(self) -> None:
         """Ask the work to stop at its next step."""
@@ -115,3 +124,34 @@ class Job:
         else:
             run()
         return True
+
+
+class ChainBars:
+    """One progress bar per sampler chain: draws done (warm-up first), divergences shown.
+
+    ``show`` is the ``on_chains`` callback of :func:`toolkit.inference.sampling.sample_nutpie`
+    (it runs on the sampler's thread; widget updates are thread-safe messages).
+    """
+
+    def __init__(self) -> None:
+        self.box = w.VBox([])
+        self.box.add_class("chain-bars")
+
+    @property
+    def bars(self) -> tuple[w.FloatProgress, ...]:
+        """The bars shown, chain 1 first."""
+        return tuple(self.box.children)
+
+    def show(self, states: Sequence[ChainState]) -> None:
+        """Set one bar per chain (bars are made or dropped to match the chains)."""
+        bars = list(self.box.children)
+        if len(bars) != len(states):
+            bars = [w.FloatProgress(value=0.0, min=0.0, max=1.0, description=f"chain {i + 1}",
+                                    layout=w.Layout(width="330px"))
+                    for i in range(len(states))]
+            self.box.children = bars
+        for number, (bar, state) in enumerate(zip(bars, states, strict=True), start=1):
+            bar.value = state.fraction
+            bar.bar_style = "warning" if state.divergences else (
+                "info" if state.tuning else "success" if state.fraction >= 1 else "")
+            bar.tooltip = state.describe(number)

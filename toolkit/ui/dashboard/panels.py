@@ -23,6 +23,7 @@ from toolkit.outputs.charts import freeze_layout, inline_svg
 from toolkit.outputs.language import figure
 from toolkit.outputs.sensitivity import Influence, Sensitivity
 from toolkit.outputs.watch import WatchEntry
+from toolkit.ui.dashboard.background import Cancelled, ChainBars, Job
 from toolkit.ui.dashboard.controls import ExpectationControls, WeightControls, html
 from toolkit.ui.dashboard.views import WARNING, esc, pct, shorten
 
@@ -251,15 +252,18 @@ def default_runner(case: Any, **options: Any) -> Any:
 
 
 class DynamicPanel:
-    """A "Run dynamic model" button with a status line and the timeline chart.
+    """A "Run dynamic model" button, its progress (a bar per chain, Cancel) and the timeline.
+
+    The fit runs on a worker thread inside a kernel (:class:`~.background.Job`), so the
+    rest of the dashboard stays live; without a kernel it runs at once.
 
     Parameters
     ----------
     inputs : callable
         ``inputs() -> (case, options)`` for the runner (as-of date, seed, weights).
     runner : callable, optional
-        ``runner(case, progress=..., **options) -> DynamicForecast``; default
-        :func:`toolkit.outputs.dynamic_forecast.run_dynamic`.
+        ``runner(case, progress=..., on_chains=..., stop=..., **options) -> DynamicForecast``;
+        default :func:`toolkit.outputs.dynamic_forecast.run_dynamic`.
     """
 
     def __init__(self, inputs: Callable[[], tuple[Any, dict[str, Any]]],
@@ -267,6 +271,7 @@ class DynamicPanel:
         self._inputs = inputs
         self.runner = runner or default_runner
         self.result: Any = None
+        self._finished_now: Any = None  # the result of a run that finished within run()
         self.button = w.Button(description="Run dynamic model", icon="play")
         self.button.add_class("run-dynamic-button")
         self.status = html("<p>The dynamic (monthly regime) model samples with PyMC and takes "
@@ -274,11 +279,16 @@ class DynamicPanel:
         self.status.add_class("dynamic-status")
         self.chart = html("")
         self.chart.add_class("timeline-chart")
+        self.job = Job("Dynamic model")
+        self.chains = ChainBars()
         self.button.on_click(lambda _: self.run())
-        self.box = w.VBox([self.button, self.status, self.chart])
+        self.box = w.VBox([self.button, self.job.box, self.chains.box, self.status, self.chart])
 
     def _progress(self, message: str, fraction: float) -> None:
-        self.status.value = f"<p>Running: {esc(message)} ({fraction:.0%})</p>"
+        self.job.bar.value = min(max(float(fraction), 0.0), 1.0)
+        shown = "sampling" if message.startswith("sampling:") else message  # chains: below
+        self.job.message.value = esc(f"{shown} ({fraction:.0%})")
+        self.status.value = f"<p>Running: {esc(shown)} ({fraction:.0%})</p>"
 
     def run(self) -> Any:
         """Run the dynamic model and show its timeline; failures show a message.
@@ -286,32 +296,45 @@ class DynamicPanel:
         Returns
         -------
         DynamicForecast or None
-            The result, or ``None`` when it failed (the status line says why).
+            The result when the run finished on this thread (no kernel); ``None`` when it
+            failed (the status line says why) or runs in the background.
         """
-        from toolkit.outputs.charts.timeline import timeline_chart
-
+        if self.job.running:
+            return None
         self.button.disabled = True
+        self.chains.show([])
         self._progress("starting", 0.0)
-        try:
-            case, options = self._inputs()
-            result = self.runner(case, progress=self._progress, **options)
-            svg = inline_svg(freeze_layout(timeline_chart(result)), salt="dashboard-timeline")
-        except ImportError as exc:
-            return self._failed(f"The dynamic model is unavailable here ({exc}).")
-        except CaseError as exc:
-            return self._failed(f"The dynamic model refused the case: {exc}")
-        except Exception as exc:  # any sampler or drawing failure is shown, never lost
-            return self._failed(f"The dynamic model failed ({type(exc).__name__}: {exc}).")
-        finally:
-            self.button.disabled = False
-        self.result = result
-        self.chart.value = svg
-        warning = "" if result.converged else (
-            f'<p style="color:{WARNING};font-weight:bold">NOT CONVERGED: do not use these '
-            "numbers as final.</p>")
-        self.status.value = f"{warning}<p><b>{esc(result.headline())}</b></p>"
-        return result
+        case, options = self._inputs()
+
+        def work(_step: Callable[..., None]) -> Any:
+            from toolkit.outputs.charts.timeline import timeline_chart
+
+            result = self.runner(case, progress=self._progress, on_chains=self.chains.show,
+                                 stop=self.job.stop_flag, **options)
+            return result, inline_svg(freeze_layout(timeline_chart(result)),
+                                      salt="dashboard-timeline")
+
+        self._finished_now = None
+        self.job.start(work, self._finished)
+        return self._finished_now
+
+    def _finished(self, outcome: Any, error: BaseException | None) -> None:
+        self.button.disabled = False
+        if isinstance(error, Cancelled):
+            self._failed("The dynamic model run was cancelled.")
+        elif isinstance(error, ImportError):
+            self._failed(f"The dynamic model is unavailable here ({error}).")
+        elif isinstance(error, CaseError):
+            self._failed(f"The dynamic model refused the case: {error}")
+        elif error is not None:  # any sampler or drawing failure is shown, never lost
+            self._failed(f"The dynamic model failed ({type(error).__name__}: {error}).")
+        else:
+            self.result, self.chart.value = outcome
+            self._finished_now = self.result
+            warning = "" if self.result.converged else (
+                f'<p style="color:{WARNING};font-weight:bold">NOT CONVERGED: do not use '
+                "these numbers as final.</p>")
+            self.status.value = f"{warning}<p><b>{esc(self.result.headline())}</b></p>"
 
     def _failed(self, message: str) -> None:
         self.status.value = f'<p style="color:{WARNING}">{esc(message)}</p>'
-        return None
