@@ -17,7 +17,11 @@
 * ``pymc_rerun_s_median`` - in-process reruns without recompiling, alternating a prior
   change (an expectation edited in the priors file) and adding an evidence item;
 * ``pymc_recompile_s_median`` - the naive path: rebuild and compile the model, then sample;
-* the largest gap between the engines' scenario probabilities, and the diagnostics.
+* the largest gap between the engines' scenario probabilities, and the diagnostics;
+* ``paths_*`` - the same figures for the PyMC engine on the time-aware model (latent rate
+  paths by sequential Monte Carlo), which reads the bundled case as it is (reports that may
+  be false): first forecast in a fresh process, reruns after a prior or evidence change,
+  the gap to the exact engine and the diagnostics (nothing is compiled).
 """
 
 from __future__ import annotations
@@ -140,14 +144,18 @@ def far_tails() -> tuple[float, float]:
     return max(tails), max(forecasts)
 
 
-def first_forecast_s() -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True,
+FRESH_PATHS = FRESH.replace(" + " + repr(TEMPERED), "").replace(
+    "f.diagnostics['compile_seconds']", "f.diagnostics['seconds']")
+
+
+def first_forecast_s(code: str = FRESH) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO)
     total, compile_s = out.stdout.split()[-2:]
     return float(total), float(compile_s)
 
 
-def edited_case(tmp: Path, factor: float):
+def edited_case(tmp: Path, factor: float, extra: str = TEMPERED):
     """A copy of the case whose first expectation's upper bound is scaled by ``factor``."""
     for sub in ("priors", "evidence"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
@@ -163,11 +171,11 @@ def edited_case(tmp: Path, factor: float):
         end += 1
     value = float(text[at:end]) * factor
     (tmp / "priors" / f"{CASE}.yaml").write_text(
-        text[:at] + f"{value:g}" + text[end:] + TEMPERED, encoding="utf-8")
+        text[:at] + f"{value:g}" + text[end:] + extra, encoding="utf-8")
     return load_case(tmp, CASE)
 
 
-def reruns(case, n: int) -> tuple[list[float], list[float]]:
+def reruns(case, n: int, extra: str = TEMPERED) -> tuple[list[float], list[float]]:
     from toolkit.inference.engines import get_engine
 
     items, excluded = case.select(None)
@@ -179,13 +187,13 @@ def reruns(case, n: int) -> tuple[list[float], list[float]]:
         for i in range(n):
             start = time.perf_counter()
             if i % 2 == 0:  # a prior change
-                changed = edited_case(Path(tmp), 1.0 + 0.05 * (i + 1))
+                changed = edited_case(Path(tmp), 1.0 + 0.05 * (i + 1), extra)
                 result = engine.run(changed, obs, seed=i)
                 assemble(changed, items, excluded, result, "pymc", items[-1].reported_on, i)
             else:  # one more evidence item than the run before it
                 result = engine.run(case, obs[:-1] if i % 4 == 1 else obs, seed=i)
             times.append(time.perf_counter() - start)
-            compiles.append(result.diagnostics["compile_seconds"])
+            compiles.append(result.diagnostics.get("compile_seconds", 0.0))
     return times, compiles
 
 
@@ -232,6 +240,20 @@ def main() -> None:
     out["pymc_rerun_s_median"] = statistics.median(times)
     out["pymc_rerun_s_max"] = max(times)
     out["pymc_rerun_recompiled"] = sum(c > 0 for c in compiles)
+    bundled = load_case(REPO, CASE)
+    fresh = [first_forecast_s(FRESH_PATHS) for _ in range(args.fresh)]
+    out["paths_first_forecast_s"] = statistics.median(total for total, _ in fresh)
+    out["paths_first_forecast_s_max"] = max(total for total, _ in fresh)
+    paths = run_forecast(bundled, engine="pymc", seed=1)
+    exact = run_forecast(bundled, engine="exact", seed=1)
+    out["paths_max_probability_gap"] = float(
+        np.abs(paths.probabilities - exact.probabilities).max())
+    out["paths_diagnostics"] = {k: paths.diagnostics[k] for k in (
+        "converged", "r_hat_max", "ess_bulk_min", "ess_tail_min", "marginal_mcse_max",
+        "seconds")}
+    times, _ = reruns(bundled, max(args.reruns // 2, 2), extra="")
+    out["paths_rerun_s_median"] = statistics.median(times)
+    out["paths_rerun_s_max"] = max(times)
     rebuild = recompile_s(case, args.recompiles)
     out["pymc_recompile_s_median"] = statistics.median(rebuild)
     out["cpu_load_1min"] = float(Path("/proc/loadavg").read_text().split()[0]) \

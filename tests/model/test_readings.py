@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -172,37 +173,41 @@ def test_a_report_dated_after_today_is_refused(case_root: Path) -> None:
     assert f"{later} is after today" in problem.message
 
 
-def test_pymc_refuses_what_it_cannot_yet_read(case_root: Path) -> None:
-    """The PyMC engine refuses the mixture reading and logged events before any sampling."""
+def test_pymc_reads_what_it_once_refused(case_root: Path) -> None:
+    """Before: the PyMC engine refused the mixture reading, logged events and paths (exit 2).
+
+    Now it reads them on the latent-path model; a small fit stays near the exact answer.
+    """
     runner = CliRunner()
     args = ["forecast", "russia-iran", "--root", str(case_root), "--engine", "pymc",
-            "--no-save", "--as-of", "2024-01-01"]
-    result = runner.invoke(main, args)
-    assert result.exit_code == 2
-    assert "cannot yet read reliability as the chance a report is genuine" in result.output
+            "--no-save", "--as-of", "2024-01-01", "--json", "--draws", "500"]
+    exact = ["forecast", "russia-iran", "--root", str(case_root), "--no-save", "--as-of",
+             "2024-01-01", "--json"]
+
+    def both() -> tuple[dict, dict]:
+        fitted, known = runner.invoke(main, args), runner.invoke(main, exact)
+        assert fitted.exit_code == 0 and known.exit_code == 0, fitted.output
+        return json.loads(fitted.stdout), json.loads(known.stdout)
+
+    def close(fitted: dict, known: dict) -> None:
+        assert fitted["engine"] == "pymc"
+        assert fitted["diagnostics"]["method"].startswith("sequential Monte Carlo")
+        for a, b in zip(fitted["scenarios"], known["scenarios"], strict=True):
+            assert abs(a["probability"] - b["probability"]) < 0.05
+
+    close(*both())  # the bundled ledger, read by default as reports that may be false
     day = "2023-03-02"
     _case(case_root, [f"J1,{day},{day},{day},joint_production,yes,events,G10,A1,active"],
           watch=f"since {WATCH_START}")
-    result = runner.invoke(main, args)
-    assert result.exit_code == 2
-    assert "cannot yet read logged events of watched indicators (joint_production)" in \
-        result.output
-    # a path (tempered reading, no watch) is refused too, naming the indicator
-    _case(case_root, [])
+    close(*both())  # a logged event and the watched quiet time around it
+    _case(case_root, ["P1,2023-06-30,2023-01-01,2023-06-30,drone_supply,300,drones,G02,B2,"
+                      "active"])
     priors = case_root / "priors" / "russia-iran.yaml"
     text = priors.read_text(encoding="utf-8").replace(
         "transactional:       {low: 20,  high: 700,", "transactional:       "
         "{path: [{at: 2023, low: 20, high: 700}, {at: 2026, low: 5, high: 200}],")
-    priors.write_text(text + "\nreliability_reading: tempered\n", encoding="utf-8")
-    result = runner.invoke(main, args)
-    assert result.exit_code == 2
-    refusal = "cannot yet read rates that change over time ('wander', 'walk' or a 'path')"
-    assert f"{refusal}: drone_supply" in result.output
-    priors.write_text(priors.read_text(encoding="utf-8").replace(
-        "{path: [{at: 2023, low: 20, high: 700}, {at: 2026, low: 5, high: 200}],",
-        "{low: 20,  high: 700,") + "\nwalk: 1.3\n", encoding="utf-8")
-    result = runner.invoke(main, args)
-    assert result.exit_code == 2 and f"{refusal}: drone_supply" in result.output
+    priors.write_text(text + "\nwander: 2\n", encoding="utf-8")
+    close(*both())  # a path and a wandering rate
 
 
 def test_a_sub_period_total_inside_a_reported_total_is_read_with_it(case_root: Path) -> None:

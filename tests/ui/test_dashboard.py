@@ -430,11 +430,24 @@ def test_run_button_explains_an_unavailable_or_failing_engine(case_root):
 
 
 def test_live_pymc_on_a_refused_case_says_why_once(case_root):
-    dash = Dashboard(case_root, CASE, debounce=0)  # the real engine: the mixture reading
+    from toolkit.core.errors import CaseError, Problem
+
+    calls: list[int] = []
+
+    class Refusing:
+        name = "pymc"
+
+        def run(self, case, observations, seed):
+            calls.append(1)
+            raise CaseError([Problem("priors/x.yaml", None, "watch", "cannot read", "fix")])
+
+    dash = Dashboard(case_root, CASE, debounce=0, engine_factory=lambda name, **o: (
+        Refusing() if name == "pymc" else get_engine(name)))
     dash.engine_picker.value = "pymc"
     assert "refused the case" in dash.status.value and dash.forecast.engine == "exact"
     dash.weight_sliders["drift"].value = 0.4  # no second attempt at the same inputs
     assert "refused the case" in dash.status.value and dash.pymc.refused == dash.whatif.version
+    assert len(calls) == 1
 
 
 def test_case_text_is_escaped_in_every_html_widget(case_root):

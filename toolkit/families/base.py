@@ -28,6 +28,10 @@ import numpy as np
 from toolkit.families.observation import DAYS_PER_MONTH, Observation, anchor_parts
 from toolkit.families.values import ParsedValue
 
+#: Points of the tabulated prior CDF behind :meth:`Family.u_from_normal`.
+QUANTILE_POINTS = 8193
+_QUANTILE_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
 if TYPE_CHECKING:
     from toolkit.families.posterior import ParameterPosterior
 
@@ -297,6 +301,28 @@ class Family(ABC):
     @abstractmethod
     def natural_from_u(self, u: np.ndarray) -> np.ndarray:
         """The natural parameter (rate, log amount, share) from ``u``."""
+
+    def u_from_normal(self, z: np.ndarray, params: Params) -> np.ndarray:
+        """Prior draws of ``u`` from standard Normal ``z``: the ``u`` whose prior CDF is ``Phi(z)``.
+
+        The time-aware sampler works in whitened coordinates (every unknown a standard
+        Normal), so its moves need no prior term beyond ``-z**2 / 2``. The prior's CDF is
+        tabulated on :data:`QUANTILE_POINTS` points over its bulk (:meth:`bracket` with no
+        observations: past the 1e-13 quantiles) by the trapezoid rule on
+        :meth:`log_prior_u`, and inverted by linear interpolation; one table per prior.
+        """
+        key = (self.name, tuple(float(p) for p in params))
+        table = _QUANTILE_TABLES.get(key)
+        if table is None:
+            lo, hi = self.bracket(params, [])
+            grid = np.linspace(lo, hi, QUANTILE_POINTS)
+            density = np.exp(self.log_prior_u(grid, params) - np.max(
+                self.log_prior_u(grid, params)))
+            cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
+            table = _QUANTILE_TABLES.setdefault(key, (grid, cdf / cdf[-1]))
+        from scipy.special import ndtr
+
+        return np.interp(ndtr(z), table[1], table[0])
 
     @abstractmethod
     def sample_conjugate(self, conjugate: Params, size: int,

@@ -9,6 +9,8 @@ report: ``converged``, ``problems``, ``r_hat_max``, ``ess_bulk_min``, ``ess_tail
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -135,3 +137,43 @@ def chain_diagnostics(posterior: Posterior, derived: dict[str, np.ndarray],
     else:
         stats = (1.0, float("inf"), float("inf"))
     return {**gate(*stats, posterior.divergences), "checked": sorted(varying), "method": method}
+
+
+def smc_diagnostics(levels: Sequence[np.ndarray], mcse: np.ndarray) -> dict[str, Any]:
+    """The time-aware sampler's gate: r_hat and ESS of the levels, the marginals' MCSE.
+
+    Parameters
+    ----------
+    levels : sequence of ndarray, each of shape (chains, particles)
+        Each slot's final particles (posterior draws of its level), chain by chain. They are
+        in resampling order, where neighbours often share an ancestor, so their ESS is a
+        conservative one.
+    mcse : ndarray, shape (slots,)
+        Monte Carlo standard error of each slot's log marginal likelihood (between chains).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`gate` plus ``marginal_mcse_max``.
+    """
+    from arviz_stats.base import array_stats
+
+    rhat, bulk, tail = [1.0], [float("inf")], [float("inf")]
+    for slot in levels:
+        if np.ptp(slot) <= 1e-12:
+            continue
+        halves = slot if slot.shape[0] > 1 else split_chain(slot)
+        rhat.append(float(array_stats.rhat(halves, chain_axis=-2, draw_axis=-1)))
+        bulk.append(float(array_stats.ess(slot, chain_axis=-2, draw_axis=-1, method="bulk")))
+        tail.append(float(array_stats.ess(slot, chain_axis=-2, draw_axis=-1, method="tail",
+                                          prob=(0.05, 0.95))))
+    result = gate(float(np.nanmax(rhat)) if not np.isnan(rhat).all() else math.nan,
+                  min(bulk), min(tail), 0)
+    worst = float(np.max(mcse)) if mcse.size else 0.0
+    if not worst <= MCSE_MAX:  # NaN (one chain) fails: its error is unknown
+        result["problems"].append(f"marginal-likelihood MCSE {worst:.3f} > {MCSE_MAX}"
+                                  if np.isfinite(worst) else
+                                  "marginal-likelihood MCSE unknown (one chain)")
+    result.update(converged=not result["problems"], marginal_mcse_max=worst)
+    result["thresholds"].update(marginal_mcse_max=MCSE_MAX)
+    return result

@@ -189,7 +189,8 @@ def indicator_posteriors(
     observations : sequence of Observation
         All observations used by the forecast (other indicators' are ignored).
     draws : mapping, optional
-        PyMC ``parameter_draws``; when given, its draws are used for every scenario.
+        PyMC ``parameter_draws``; when given, its draws are used for every scenario whose
+        rate is constant (a moving rate's window average is read off level and slope).
     dispersion : float
         Negative-binomial dispersion of this indicator's counts (PyMC engine option).
     window : tuple of date, optional
@@ -210,11 +211,12 @@ def indicator_posteriors(
     for scenario in case.priors.scenario_ids:
         prior = case.prior_params(indicator, scenario)
         key = (indicator, scenario)
+        drift = case.drift(indicator, scenario)
         if draws is not None and key in draws:
             out[scenario] = from_draws(kind, prior, draws[key], dispersion)
-        elif draws is not None and own:
+        elif draws is not None and own and drift is None:
             raise KeyError(f"the PyMC engine returned no parameter draws for {key}")
-        elif (drift := case.drift(indicator, scenario)) is not None:
+        elif drift is not None:  # PyMC gives no draws of a moving rate: its level and slope
             start, end = (drift.t0, drift.t0) if window is None else (
                 months_since_epoch(window[0]),
                 months_since_epoch(window[1] + dt.timedelta(days=1)))

@@ -45,11 +45,12 @@ from toolkit.ui.cli.common import (
 @click.option("--horizon", type=DATE, default=None,
               help="Dynamic model: the forecast horizon (default: the case's).")
 @click.option("--draws", type=click.IntRange(min=1), default=None,
-              help="PyMC engine: draws per chain (default 1000).")
+              help="PyMC engine: draws per chain (NUTS, default 1000), or particles per "
+              "chain on the time-aware model (default 2000).")
 @click.option("--chains", type=click.IntRange(min=1), default=None,
               help="PyMC engine: number of chains (default 4).")
 @click.option("--tune", type=click.IntRange(min=0), default=None,
-              help="PyMC engine: tuning steps per chain (default 300).")
+              help="PyMC engine, NUTS: tuning steps per chain (default 300).")
 @click.option("--dispersion", "dispersion", multiple=True, metavar="INDICATOR=PHI",
               help="PyMC engine: treat a count indicator as overdispersed (negative binomial, "
               "variance = mean + PHI mean^2); repeatable.")

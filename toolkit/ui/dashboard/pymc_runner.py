@@ -61,8 +61,10 @@ class PymcRunner:
                  failed: Callable[[str], None], background: bool | None = None):
         self.engine_factory = engine_factory
         self._inputs, self._succeeded, self._failed = inputs, succeeded, failed
-        self.draws = w.BoundedIntText(value=1000, min=100, max=20000, step=100,
-                                      description="draws", layout=w.Layout(width="170px"))
+        self.draws = w.BoundedIntText(value=2000, min=100, max=20000, step=100,
+                                      description="draws", layout=w.Layout(width="170px"),
+                                      tooltip="NUTS draws, or particles on the time-aware "
+                                      "model, per chain")
         self.chains = w.BoundedIntText(value=4, min=1, max=16, description="chains",
                                        layout=w.Layout(width="150px"))
         self.run_button = w.Button(description="Run PyMC", icon="play", button_style="primary")

@@ -1,0 +1,1 @@
+"""The time-aware model sampled by sequential Monte Carlo: latent rate paths, marginals."""
