@@ -36,6 +36,7 @@ PIT for whole numbers).
 Usage::
 
     python benchmarks/calibrate.py [--worlds 200] [--seed 1] [--regimes ideal,drift] [--json]
+                                   [--engine exact|pymc]
 """
 
 from __future__ import annotations
@@ -456,8 +457,8 @@ def score_regime(scores: list[Score], prior: np.ndarray) -> dict:
 
 
 def run_regime(base: Case, name: str, worlds: int, seed: int, workdir: Path,
-               progress: bool = True) -> dict:
-    """Simulate, forecast and score ``worlds`` worlds of regime ``name``."""
+               progress: bool = True, engine: str = "exact") -> dict:
+    """Simulate, forecast (with ``engine``) and score ``worlds`` worlds of regime ``name``."""
     regime = REGIME_FLAGS[name]
     rng = np.random.default_rng([seed, REGIMES.index(name)])
     scores = []
@@ -467,7 +468,7 @@ def run_regime(base: Case, name: str, worlds: int, seed: int, workdir: Path,
         folder = workdir / f"{name}-{w:04d}"
         write_case(folder, base, world)
         case = load_case(folder, base.name)
-        forecast = run_forecast(case, "exact", as_of=AS_OF)
+        forecast = run_forecast(case, engine, as_of=AS_OF, seed=w)
         scores.append(Score(forecast.probabilities, world.scenario,
                             predictive_pits(case, forecast, world, rng)))
         shutil.rmtree(folder)
@@ -481,13 +482,13 @@ def run_regime(base: Case, name: str, worlds: int, seed: int, workdir: Path,
 
 def calibrate(worlds: int = 200, seed: int = 1, regimes: tuple[str, ...] = REGIMES,
               base_root: Path = ROOT, case_name: str = "russia-iran",
-              progress: bool = True) -> dict[str, dict]:
+              progress: bool = True, engine: str = "exact") -> dict[str, dict]:
     """Run every regime; return its figures by regime name."""
     base = load_case(base_root, case_name)
     out = {}
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         for name in regimes:
-            out[name] = r = run_regime(base, name, worlds, seed, Path(tmp), progress)
+            out[name] = r = run_regime(base, name, worlds, seed, Path(tmp), progress, engine)
             if progress:  # each regime's figures as soon as they exist
                 print(f"  {name}: Brier {r['brier']:.3f} (prior {r['brier_prior']:.3f}), "
                       f"ECE {r['ece']:.3f}, >=90% wrong {r['wrong_at_90']:.1%}, "
@@ -522,12 +523,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--regimes", default=",".join(REGIMES))
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--engine", choices=("exact", "pymc"), default="exact",
+                        help="the engine forecasting every world (pymc: seconds to minutes "
+                        "a world; the predictive intervals weight each scenario's exact "
+                        "posterior by the engine's probabilities)")
     args = parser.parse_args(argv)
     regimes = tuple(r.strip() for r in args.regimes.split(",") if r.strip())
     unknown = [r for r in regimes if r not in REGIMES]
     if unknown:
         parser.error(f"unknown regime(s) {', '.join(unknown)}; use: {', '.join(REGIMES)}")
-    results = calibrate(args.worlds, args.seed, regimes)
+    results = calibrate(args.worlds, args.seed, regimes, engine=args.engine)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

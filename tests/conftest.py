@@ -32,7 +32,7 @@ def bundled_case() -> Case:
 
 @pytest.fixture(scope="session")
 def tempered_bundled_case() -> Case:
-    """The bundled case read with ``reliability_reading: tempered`` (what PyMC can run)."""
+    """The bundled case read with ``reliability_reading: tempered`` (what NUTS runs)."""
     text = (REPO / "priors" / f"{CASE}.yaml").read_text(encoding="utf-8")
     return load_case(REPO, CASE, priors_text=text + "\nreliability_reading: tempered\n")
 

@@ -51,13 +51,13 @@ class SmallCase:
         return self.params[(indicator, scenario)]
 
     def drift(self, indicator: str, scenario: str) -> None:
-        """Rates never wander in these cases (the PyMC engine refuses wander)."""
+        """Rates never wander in these cases (they run on NUTS, not the latent paths)."""
         return None
 
 
 @pytest.fixture(scope="session")
 def bundled_case(tempered_bundled_case):
-    """The PyMC engine runs the tempered reading only (it refuses the mixture)."""
+    """The NUTS method runs the tempered reading (the mixture takes the latent paths)."""
     return tempered_bundled_case
 
 

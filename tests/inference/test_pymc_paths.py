@@ -81,10 +81,10 @@ def random_time_aware_case(root: Path, repo: Path, seed: int, tempered: float = 
 
 @pytest.fixture(scope="session")
 def random_fits(repo_root, tmp_path_factory):
-    """22 random time-aware cases, each forecast by both engines (once per session)."""
+    """20 random time-aware cases, each forecast by both engines (once per session)."""
     root = tmp_path_factory.mktemp("time-aware")
     out = []
-    for seed in range(22):
+    for seed in range(20):
         case = load_case(random_time_aware_case(root, repo_root, seed), CASE)
         exact = run_forecast(case, "exact", as_of=AS_OF)
         pymc = run_forecast(case, "pymc", as_of=AS_OF, seed=seed)
@@ -130,17 +130,15 @@ def test_the_bundled_case_as_read_by_default_agrees_and_converges(bundled_case, 
 
 
 @pytest.mark.slow
-def test_the_same_seed_gives_identical_numbers_in_two_processes(repo_root, bundled_paths):
+def test_the_same_seed_gives_identical_numbers_in_two_processes(repo_root):
     command = [str(Path(sys.executable).with_name("scenarios")), "forecast", CASE, "--engine",
-               "pymc", "--seed", "1", "--json", "--no-save", "--root", str(repo_root)]
+               "pymc", "--seed", "1", "--draws", "500", "--json", "--no-save", "--root",
+               str(repo_root)]
     outputs = [json.loads(subprocess.run(command, capture_output=True, text=True,
                                          check=True).stdout) for _ in range(2)]
     first, second = ([s["probability"] for s in o["scenarios"]] for o in outputs)
-    assert first == second
-    as_of = dt.date.fromisoformat(outputs[0]["as_of"])
-    if as_of == bundled_paths.as_of:  # the same day: the in-process fit agrees too
-        np.testing.assert_allclose(first, bundled_paths.probabilities, rtol=0, atol=1e-12)
-    assert all(math.isfinite(p) for p in first)
+    assert first == second and all(math.isfinite(p) for p in first)
+    assert outputs[0]["trail"] == outputs[1]["trail"]
 
 
 def test_options_the_time_aware_model_cannot_use_exit_2(case_root):

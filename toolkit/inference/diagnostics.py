@@ -139,15 +139,32 @@ def chain_diagnostics(posterior: Posterior, derived: dict[str, np.ndarray],
     return {**gate(*stats, posterior.divergences), "checked": sorted(varying), "method": method}
 
 
-def smc_diagnostics(levels: Sequence[np.ndarray], mcse: np.ndarray) -> dict[str, Any]:
+def level_statistics(levels: np.ndarray) -> tuple[float, float, float]:
+    """R-hat, bulk and tail ESS of one slot's final particles, shape ``(chains, particles)``.
+
+    The particles are in resampling order, where neighbours often share an ancestor, so
+    their ESS is a conservative one. A slot whose particles are all equal has nothing to
+    check: ``(1, inf, inf)``.
+    """
+    from arviz_stats.base import array_stats
+
+    if np.ptp(levels) <= 1e-12:
+        return 1.0, math.inf, math.inf
+    halves = levels if levels.shape[0] > 1 else split_chain(levels)
+    return (float(array_stats.rhat(halves, chain_axis=-2, draw_axis=-1)),
+            float(array_stats.ess(levels, chain_axis=-2, draw_axis=-1, method="bulk")),
+            float(array_stats.ess(levels, chain_axis=-2, draw_axis=-1, method="tail",
+                                  prob=(0.05, 0.95))))
+
+
+def smc_diagnostics(statistics: Sequence[tuple[float, float, float]],
+                    mcse: np.ndarray) -> dict[str, Any]:
     """The time-aware sampler's gate: r_hat and ESS of the levels, the marginals' MCSE.
 
     Parameters
     ----------
-    levels : sequence of ndarray, each of shape (chains, particles)
-        Each slot's final particles (posterior draws of its level), chain by chain. They are
-        in resampling order, where neighbours often share an ancestor, so their ESS is a
-        conservative one.
+    statistics : sequence of (float, float, float)
+        :func:`level_statistics` of every slot.
     mcse : ndarray, shape (slots,)
         Monte Carlo standard error of each slot's log marginal likelihood (between chains).
 
@@ -156,19 +173,10 @@ def smc_diagnostics(levels: Sequence[np.ndarray], mcse: np.ndarray) -> dict[str,
     dict
         The keys of :func:`gate` plus ``marginal_mcse_max``.
     """
-    from arviz_stats.base import array_stats
-
-    rhat, bulk, tail = [1.0], [float("inf")], [float("inf")]
-    for slot in levels:
-        if np.ptp(slot) <= 1e-12:
-            continue
-        halves = slot if slot.shape[0] > 1 else split_chain(slot)
-        rhat.append(float(array_stats.rhat(halves, chain_axis=-2, draw_axis=-1)))
-        bulk.append(float(array_stats.ess(slot, chain_axis=-2, draw_axis=-1, method="bulk")))
-        tail.append(float(array_stats.ess(slot, chain_axis=-2, draw_axis=-1, method="tail",
-                                          prob=(0.05, 0.95))))
+    rhat = [1.0, *(r for r, _, _ in statistics)]
     result = gate(float(np.nanmax(rhat)) if not np.isnan(rhat).all() else math.nan,
-                  min(bulk), min(tail), 0)
+                  min([math.inf, *(b for _, b, _ in statistics)]),
+                  min([math.inf, *(t for _, _, t in statistics)]), 0)
     worst = float(np.max(mcse)) if mcse.size else 0.0
     if not worst <= MCSE_MAX:  # NaN (one chain) fails: its error is unknown
         result["problems"].append(f"marginal-likelihood MCSE {worst:.3f} > {MCSE_MAX}"

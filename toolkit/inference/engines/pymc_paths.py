@@ -11,7 +11,9 @@ functions the exact engine integrates, reliability and its reference included
 (:mod:`toolkit.inference.reference`). The scenario is then summed out by Bayes' rule as
 before. Several independent chains give the Monte Carlo error of each marginal; a slot
 whose error exceeds :data:`MCSE_TARGET` is fitted again with four times the particles, and
-the convergence gate checks the errors with r_hat and ESS of the final particles.
+the convergence gate checks the errors with r_hat and ESS of the final particles. Slots are
+independent given the scenario, so each fit is kept (:data:`_FITS`) and a rerun refits only
+what changed.
 
 Where the model is the same (no walk) the exact engine's answer is the truth the tests
 compare with; with a walk the path is shared by the items (the exact engine reads it as
@@ -21,19 +23,23 @@ independent scatter), and the tests compare with brute-force simulation instead.
 from __future__ import annotations
 
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from toolkit.core.caches import CompiledCache
+from toolkit.families.base import Family
 from toolkit.families.observation import Observation
-from toolkit.inference.diagnostics import smc_diagnostics
+from toolkit.inference.diagnostics import level_statistics, smc_diagnostics
 from toolkit.inference.engines.base import EngineResult, split_closing
 from toolkit.inference.reference import with_references
 from toolkit.inference.sampling import ChainsCallback, ChainState, StopFlag, check_stop
 from toolkit.inference.smc.paths import PathDesign
-from toolkit.inference.smc.sampler import fit_slot
+from toolkit.inference.smc.sampler import SlotFit, fit_slot
 from toolkit.model.case import Case
 
 #: A slot whose marginal's Monte Carlo error exceeds this is fitted again with four times the
@@ -42,9 +48,38 @@ from toolkit.model.case import Case
 #: exact engine up to 0.023; the gate's own limit is 0.05.
 MCSE_TARGET = 0.02
 REFINES = 1
+#: Slot fits by everything they depend on: a rerun after one change (an expectation, an
+#: item, its grade) refits only the slots whose prior or evidence changed, and a slot's
+#: random numbers depend only on the seed and its indicator and scenario, so a cached fit
+#: equals a fresh one.
+_FITS = CompiledCache(limit=4096)
 METHOD = ("sequential Monte Carlo over the evidence on latent rate paths (level, slope, "
           "monthly random walk; tempered steps, random-walk Metropolis moves); marginal "
           "likelihoods pooled over independent chains")
+
+
+def _refined_fit(family: Family, params: tuple[float, ...], design: PathDesign,
+                 observations: list[Observation], particles: int, chains: int,
+                 seeds: list[int], stop: StopFlag | None
+                 ) -> tuple[SlotFit, int, tuple[float, float, float]]:
+    """One slot's fit, again with four times the particles while its error is too large.
+
+    Returns the fit, how many times it was refitted and its :func:`level_statistics`.
+    """
+    size = particles
+    for attempt in range(REFINES + 1):
+        rng = np.random.default_rng([*seeds, attempt, 20261203])
+        fit = fit_slot(family, params, design, observations, size, chains, rng,
+                       check=lambda: check_stop(stop))
+        if not fit.mcse > MCSE_TARGET:  # NaN (one chain): nothing to refine on
+            break
+        size *= 4
+    return fit, attempt, level_statistics(fit.levels)
+
+
+def clear_cache() -> None:
+    """Forget every slot's fit (the next run fits every indicator under every scenario)."""
+    _FITS.clear()
 
 
 def needs_paths(case: Case, observations: list[Observation]) -> bool:
@@ -91,7 +126,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
     for index, obs in enumerate(observations):
         by_indicator[obs.indicator].append(index)
     cumulative = np.zeros((len(observations), len(scenarios)))
-    levels, mcse, draws = [], [], {}
+    statistics, mcse, draws = [], [], {}
     slot_mcse: dict[str, dict[str, float]] = {}
     rounds = fitted = refined = 0
     for done, (indicator, indices) in enumerate(by_indicator.items()):
@@ -100,17 +135,14 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         for k, scenario in enumerate(scenarios):
             params = case.prior_params(indicator, scenario)
             design = PathDesign.for_observations(case.drift(indicator, scenario), chosen)
-            size = particles
-            for attempt in range(REFINES + 1):  # a hard slot gets more particles
-                rng = np.random.default_rng([seed, done, k, attempt, 20261203])
-                fit = fit_slot(family, params, design, chosen, size, chains, rng,
-                               check=lambda: check_stop(stop))
-                if not fit.mcse > MCSE_TARGET:  # NaN (one chain): nothing to refine on
-                    break
-                size *= 4
-            refined += attempt
+            key = (indicator, scenario, family.name, tuple(params), design, tuple(chosen),
+                   particles, chains, seed)
+            seeds = [seed, zlib.crc32(indicator.encode()), zlib.crc32(scenario.encode())]
+            (fit, attempts, stats), _ = _FITS.get(key, partial(
+                _refined_fit, family, params, design, chosen, particles, chains, seeds, stop))
+            refined += attempts
             cumulative[indices, k] = fit.cumulative
-            levels.append(fit.levels)
+            statistics.append(stats)
             mcse.append(fit.mcse)
             slot_mcse.setdefault(indicator, {})[scenario] = fit.mcse
             if design.drift is None:  # a moving rate's predictive needs more than its level
@@ -129,7 +161,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
             finite = np.isfinite(cumulative[previous])
             increments[now] = np.where(finite, cumulative[now] - cumulative[previous], 0.0)
     increments, closing = split_closing(increments, observations)
-    diagnostics: dict[str, Any] = smc_diagnostics(levels, np.asarray(mcse))
+    diagnostics: dict[str, Any] = smc_diagnostics(statistics, np.asarray(mcse))
     diagnostics.update({
         "method": METHOD, "draws": particles, "chains": chains, "tune": 0,
         "particles_per_chain": particles, "resample_move_rounds": rounds,

@@ -36,7 +36,7 @@ from toolkit.families.observation import Observation
 from toolkit.inference.smc.paths import PathDesign, offsets
 
 #: Accepted moves per particle (on average) after each resampling.
-MOVES = 2.0
+MOVES = 3.0
 MAX_STEPS = 40
 TARGET_ACCEPTANCE = 0.25
 #: The independent proposal: Student-t degrees of freedom, and its spread over the cloud's.
