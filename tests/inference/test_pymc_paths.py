@@ -32,7 +32,7 @@ def random_time_aware_case(root: Path, repo: Path, seed: int, tempered: float = 
     """A small random case on the bundled priors: wander, a path, watched events, mixture.
 
     Every case reads at least one of them (so the engine takes the latent paths), with 2 to
-    9 ledger rows: counts exact, as ranges or as lower bounds, logged events of a watched
+    8 ledger rows: counts exact, as ranges or as lower bounds, logged events of a watched
     indicator, and grades from A1 to E5; reliability is read as the chance a report is
     genuine (the default) unless ``tempered`` (the chance of the tempered reading).
     """
@@ -54,7 +54,7 @@ def random_time_aware_case(root: Path, repo: Path, seed: int, tempered: float = 
     if rng.random() < tempered:
         text += "\nreliability_reading: tempered\n"
     rows = []
-    for n in range(int(rng.integers(2, 7))):
+    for n in range(int(rng.integers(2, 6))):
         indicator = str(rng.choice(list(COUNTS)))
         unit, rate = COUNTS[indicator]
         start = _day(rng, 400, 1800)

@@ -176,6 +176,9 @@ def fit_slot(family: Family, params: tuple[float, ...], design: PathDesign,
         if not np.any(np.isfinite(running)):
             break
         cloud.earlier = cloud.earlier + items[i](cloud.z, cloud.u)
+    if np.ptp(cloud.log_w) > 0:  # a last report's branches left weights: draws are equal
+        cloud.z, cloud.u, cloud.earlier, _ = _resample(cloud.z, cloud.u, cloud.earlier,
+                                                       cloud.earlier, cloud.log_w, rng)
     with np.errstate(divide="ignore"):
         pooled = logsumexp(chain_cumulative, axis=0) - math.log(chains) \
             if observations else np.zeros(0)
