@@ -45,6 +45,29 @@ class EngineResult:
             self.closing = np.zeros(np.shape(self.log_marginal))
 
 
+def by_indicator(observations: list[Observation]) -> dict[str, list[int]]:
+    """Positions of each indicator's observations, in report order (first seen first)."""
+    out: dict[str, list[int]] = {}
+    for index, obs in enumerate(observations):
+        out.setdefault(obs.indicator, []).append(index)
+    return out
+
+
+def prefix_increments(cumulative: np.ndarray,
+                      groups: dict[str, list[int]]) -> np.ndarray:
+    """Per-item increments from each indicator's prefix log marginals (rows of ``cumulative``).
+
+    An item after one that made the evidence impossible under a scenario adds nothing there
+    (avoids ``-inf - -inf``).
+    """
+    increments = cumulative.copy()
+    for indices in groups.values():
+        for previous, now in zip(indices, indices[1:], strict=False):
+            finite = np.isfinite(cumulative[previous])
+            increments[now] = np.where(finite, cumulative[now] - cumulative[previous], 0.0)
+    return increments
+
+
 def split_closing(increments: np.ndarray,
                   observations: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
     """Split per-observation increments into item rows and the summed quiet-time rows.

@@ -21,7 +21,12 @@ import numpy as np
 
 from toolkit.families import family_for
 from toolkit.families.observation import Observation
-from toolkit.inference.engines.base import EngineResult, split_closing
+from toolkit.inference.engines.base import (
+    EngineResult,
+    by_indicator,
+    prefix_increments,
+    split_closing,
+)
 from toolkit.inference.quadrature import (
     composite_grid,
     log_integral_batch,
@@ -268,12 +273,10 @@ class ExactEngine:
         start = time.perf_counter()
         observations = with_references(case, observations)
         scenarios = case.priors.scenario_ids
-        by_indicator: dict[str, list[int]] = defaultdict(list)
-        for index, obs in enumerate(observations):
-            by_indicator[obs.indicator].append(index)
+        groups = by_indicator(observations)
         cumulative = np.zeros((len(observations), len(scenarios)))
         fallback = 0
-        for indicator, indices in by_indicator.items():
+        for indicator, indices in groups.items():
             kind = case.indicators[indicator].kind
             chosen = [observations[i] for i in indices]
             for k, scenario in enumerate(scenarios):
@@ -282,14 +285,7 @@ class ExactEngine:
                                                       case.drift(indicator, scenario))
                 cumulative[indices, k] = values
                 fallback += redone
-        increments = cumulative.copy()
-        for indices in by_indicator.values():
-            for m in range(1, len(indices)):
-                now, previous = indices[m], indices[m - 1]
-                finite = np.isfinite(cumulative[previous])
-                # already impossible under k: later items add nothing (avoids -inf - -inf)
-                increments[now] = np.where(finite, cumulative[now] - cumulative[previous], 0.0)
-        increments, closing = split_closing(increments, observations)
+        increments, closing = split_closing(prefix_increments(cumulative, groups), observations)
         return EngineResult(
             increments=increments,
             log_marginal=increments.sum(axis=0) + closing,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -35,7 +34,12 @@ from toolkit.core.caches import CompiledCache
 from toolkit.families.base import Family
 from toolkit.families.observation import Observation
 from toolkit.inference.diagnostics import level_statistics, smc_diagnostics
-from toolkit.inference.engines.base import EngineResult, split_closing
+from toolkit.inference.engines.base import (
+    EngineResult,
+    by_indicator,
+    prefix_increments,
+    split_closing,
+)
 from toolkit.inference.reference import with_references
 from toolkit.inference.sampling import ChainsCallback, ChainState, StopFlag, check_stop
 from toolkit.inference.smc.paths import PathDesign
@@ -122,14 +126,12 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
     start = time.perf_counter()
     observations = with_references(case, observations)
     scenarios = case.priors.scenario_ids
-    by_indicator: dict[str, list[int]] = defaultdict(list)
-    for index, obs in enumerate(observations):
-        by_indicator[obs.indicator].append(index)
+    groups = by_indicator(observations)
     cumulative = np.zeros((len(observations), len(scenarios)))
     statistics, mcse, draws = [], [], {}
     slot_mcse: dict[str, dict[str, float]] = {}
     rounds = fitted = refined = 0
-    for done, (indicator, indices) in enumerate(by_indicator.items()):
+    for done, (indicator, indices) in enumerate(groups.items()):
         family = case.indicators[indicator].family
         chosen = [observations[i] for i in indices]
         for k, scenario in enumerate(scenarios):
@@ -152,15 +154,9 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         if on_chains is not None:
             on_chains([ChainState(fitted, len(observations), False, 0)] * chains)
         if progress is not None:
-            progress(f"fitted {indicator} ({done + 1} of {len(by_indicator)} indicators)",
-                     0.05 + 0.9 * (done + 1) / len(by_indicator))
-    increments = cumulative.copy()
-    for indices in by_indicator.values():
-        for m in range(1, len(indices)):
-            now, previous = indices[m], indices[m - 1]
-            finite = np.isfinite(cumulative[previous])
-            increments[now] = np.where(finite, cumulative[now] - cumulative[previous], 0.0)
-    increments, closing = split_closing(increments, observations)
+            progress(f"fitted {indicator} ({done + 1} of {len(groups)} indicators)",
+                     0.05 + 0.9 * (done + 1) / len(groups))
+    increments, closing = split_closing(prefix_increments(cumulative, groups), observations)
     diagnostics: dict[str, Any] = smc_diagnostics(statistics, np.asarray(mcse))
     diagnostics.update({
         "method": METHOD, "draws": particles, "chains": chains, "tune": 0,
