@@ -24,6 +24,7 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from scipy import special
 
 from toolkit.families.observation import DAYS_PER_MONTH, Observation, anchor_parts
 from toolkit.families.values import ParsedValue
@@ -320,9 +321,7 @@ class Family(ABC):
                 self.log_prior_u(grid, params)))
             cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
             table = _QUANTILE_TABLES.setdefault(key, (grid, cdf / cdf[-1]))
-        from scipy.special import ndtr
-
-        return np.interp(ndtr(z), table[1], table[0])
+        return np.interp(special.ndtr(z), table[1], table[0])
 
     @abstractmethod
     def sample_conjugate(self, conjugate: Params, size: int,
