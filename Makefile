@@ -35,8 +35,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format toolkit tests benchmarks
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; 0 runs it in this process).
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engines.py
