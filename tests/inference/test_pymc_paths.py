@@ -123,9 +123,9 @@ def test_the_bundled_case_as_read_by_default_agrees_and_converges(bundled_case, 
     assert d["ess_bulk_min"] >= 400 and d["ess_tail_min"] >= 400
     draws = bundled_paths.extras["parameter_draws"]
     rate = draws[("munitions_supply", "transactional")]  # both branches of a B2 report
-    # 2,000 particles per chain, four times as many where the first pass was not precise
-    assert rate.size in (d["particles_per_chain"] * d["chains"],
-                         4 * d["particles_per_chain"] * d["chains"])
+    # 4 chains of 2,000 particles, more groups of 4 where the first was not precise enough
+    group = d["particles_per_chain"] * d["chains"]
+    assert rate.size % group == 0 and group <= rate.size <= 4 * group
     assert 0.02 < np.mean(np.abs(np.log(rate * 6.768 / 300000)) < 0.01) < 0.9
 
 
@@ -153,3 +153,54 @@ def test_options_the_time_aware_model_cannot_use_exit_2(case_root):
         assert result.exit_code == 2, result.output
         assert field in result.output and "time-aware model" in result.output
         assert "Traceback" not in result.output
+
+
+def _paths_inputs(tmp_path: Path, repo: Path, seed: int):
+    case = load_case(random_time_aware_case(tmp_path, repo, seed), CASE)
+    items, _ = case.select(AS_OF)
+    return case, case.observations(items, AS_OF)
+
+
+def test_worker_threads_do_not_change_the_numbers(tmp_path, repo_root):
+    """Each slot's random numbers depend on the seed, its indicator and scenario only."""
+    from toolkit.inference.engines import pymc_paths
+
+    case, observations = _paths_inputs(tmp_path, repo_root, 3)
+    runs = []
+    for workers in (1, 2):
+        pymc_paths.clear_cache()
+        runs.append(pymc_paths.run_paths(case, observations, 5, 300, 4, workers=workers))
+    assert runs[1].diagnostics["workers"] == 2
+    np.testing.assert_array_equal(runs[0].increments, runs[1].increments)
+    np.testing.assert_array_equal(runs[0].log_marginal, runs[1].log_marginal)
+
+
+def test_an_imprecise_slot_gets_more_chains_and_pools_them(tmp_path, repo_root, monkeypatch):
+    """Before: an imprecise slot was refitted from scratch; now groups of chains are added.
+
+    With an unreachable target every slot gets :data:`MAX_CHAIN_FACTOR` groups, whose
+    pooled prefix marginals are the mean of the chains' marginals (in log space).
+    """
+    from toolkit.inference.engines import pymc_paths
+
+    case, observations = _paths_inputs(tmp_path, repo_root, 3)
+    monkeypatch.setattr(pymc_paths, "MCSE_TARGET", 1e-9)
+    pymc_paths.clear_cache()
+    seen = []
+    original = pymc_paths.pool_fits
+    monkeypatch.setattr(pymc_paths, "pool_fits", lambda parts: seen.append(list(parts)) or
+                        original(parts))
+    result = pymc_paths.run_paths(case, observations, 5, 200, 2, workers=2)
+    pymc_paths.clear_cache()
+    d = result.diagnostics
+    slots = len(d["marginal_mcse"]) and sum(len(v) for v in d["marginal_mcse"].values())
+    assert d["slots_refined"] == slots  # each slot once: all the groups it may have at once
+    final = [parts for parts in seen if len(parts) == pymc_paths.MAX_CHAIN_FACTOR]
+    assert len(final) == slots
+    for parts in final:
+        pooled = original(parts)
+        chains = np.concatenate([p.chain_cumulative for p in parts])
+        assert chains.shape[0] == 2 * pymc_paths.MAX_CHAIN_FACTOR
+        np.testing.assert_allclose(pooled.cumulative, np.log(np.mean(np.exp(chains), axis=0)),
+                                   rtol=1e-12)
+        assert pooled.levels.shape == (8, 200)

@@ -43,8 +43,9 @@ def test_a_logged_event_reads_the_rate_before_it_and_at_its_own_time():
 def test_the_walk_is_a_sum_of_monthly_steps_linear_between_knots():
     drift = Drift(t0=300.0, sigma=0.0, walk=0.1)
     design = PathDesign.for_observations(drift, [_obs(292.5, 306.2)])
-    assert (design.right, design.left) == (8, 9) and design.dims == 19 and not design.wanders
-    steps = np.arange(1.0, design.dims - 1)
+    assert (design.right, design.left) == (8, 9) and not design.wanders
+    assert design.dims == 18 and design.walk_from == 1  # a slope that cannot move is no coordinate
+    steps = np.arange(1.0, 18.0)
     rows = design.walk_rows(np.array([300.0, 301.0, 302.5, 299.0, 297.25]))
     right, left = steps[:8], steps[8:]
     expected = 0.1 * np.array([0.0, right[0], right[0] + right[1] + 0.5 * right[2], left[0],

@@ -96,7 +96,8 @@ def _brute_force_walk(params, drift, design, observations, samples, rng):
         u = np.log(rng.gamma(params[0], 1 / params[1], samples // 20))
         ll = np.zeros(z.shape[0])
         for o, t, row in zip(observations, grids, rows, strict=True):
-            mean = np.trapezoid(np.exp(z[:, 2:] @ row), t, axis=1) / (o.end - o.start)
+            walk = z[:, design.walk_from:] @ row
+            mean = np.trapezoid(np.exp(walk), t, axis=1) / (o.end - o.start)
             lam = np.exp(u) * mean * o.exposure
             ll += o.low * np.log(lam) - lam - special.gammaln(o.low + 1)
         values.append(special.logsumexp(ll) - math.log(ll.size))

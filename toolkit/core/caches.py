@@ -48,6 +48,19 @@ class CompiledCache:
             self._models[key] = model
             return model, time.perf_counter() - start
 
+    def find(self, key: Hashable) -> tuple[bool, Any]:
+        """``(True, value)`` if ``key`` is kept, else ``(False, None)`` (nothing computed)."""
+        with self._lock:
+            return (True, self._models[key]) if key in self._models else (False, None)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` (computed elsewhere, e.g. on worker threads)."""
+        with self._lock:
+            self._models.pop(key, None)
+            while self.limit is not None and len(self._models) >= max(self.limit, 1):
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = value
+
     def clear(self) -> None:
         """Forget every compiled model (the next run compiles again)."""
         with self._lock:

@@ -158,7 +158,7 @@ class PymcEngine:
             self._say("fitting latent rate paths by sequential Monte Carlo", 0.02)
             particles = self.given_draws if self.given_draws is not None else PARTICLES
             result = run_paths(case, observations, seed, particles, self.chains,
-                               self.progress, self.stop, self.on_chains)
+                               self.progress, self.stop, self.on_chains, workers=self.cores)
             self._say("done", 1.0)
             return result
         unread = sorted({o.indicator for o in observations if o.reading != "total"})

@@ -6,14 +6,15 @@ Under one scenario an indicator's log rate (log monthly amount, logit share) at 
 ``v(t) = u + g(t) + s (t - t0) / 12 + W(t)``
 
 with the level ``u`` from the expectation's prior, the path's known shape ``g``, a slope
-``s ~ Normal(0, sigma)`` per year where the rate wanders, and with ``walk`` a Gaussian random
+``s ~ Normal(0, sigma)`` per year where the rate wanders (otherwise ``s = 0`` and it is no
+coordinate), and with ``walk`` a Gaussian random
 walk ``W`` on a monthly grid pinned at ``t0``: ``W(t0 +- m)`` is the sum of ``m`` monthly
 steps of standard deviation ``walk``, linear between the knots (the terms of
 :mod:`toolkit.model.trajectory`). Every unknown is written in *whitened* coordinates, a
 standard Normal vector ``z``: ``z[0]`` gives ``u`` by the prior's quantile transform
-(:meth:`toolkit.families.base.Family.u_from_normal`), ``z[1]`` the slope, the rest the
-walk's steps (right of ``t0``, then left). The sampler (:mod:`.sampler`) then needs no
-prior beyond ``-|z|^2 / 2``.
+(:meth:`toolkit.families.base.Family.u_from_normal`), ``z[1]`` the slope where it wanders,
+the rest (from :attr:`PathDesign.walk_from`) the walk's steps (right of ``t0``, then left).
+The sampler (:mod:`.sampler`) then needs no prior beyond ``-|z|^2 / 2``.
 
 Unlike the exact engine, which reads a walk as independent scatter on each total, the path
 is one draw shared by every item, so items close in time see the same excursion. An item
@@ -90,9 +91,18 @@ class PathDesign:
         return self.drift is not None and self.drift.wanders
 
     @property
+    def walk_from(self) -> int:
+        """Index in ``z`` of the walk's first step: after the level and a wandering slope."""
+        return 2 if self.wanders else 1
+
+    @property
     def dims(self) -> int:
-        """Length of ``z``: the level, the slope, the walk's steps."""
-        return 2 + self.right + self.left
+        """Length of ``z``: the level, the slope if it wanders, the walk's steps.
+
+        A slope that cannot wander is no coordinate: a dead dimension would only lower the
+        moves' acceptance.
+        """
+        return self.walk_from + self.right + self.left
 
     def walk_rows(self, times: np.ndarray) -> np.ndarray:
         """``W(t) = walk_rows(t) @ z[2:]`` (linear between the monthly knots)."""
@@ -135,9 +145,9 @@ class PathDesign:
     def _at(self, times: np.ndarray, walks: bool, point: bool) -> Reading:
         drift = self.drift
         if drift is None:
-            return Reading(times[:1], np.zeros(1), np.zeros(1), np.zeros((1, self.dims - 2)),
-                           True)
-        walk = self.walk_rows(times) if walks else np.zeros((len(times), self.dims - 2))
+            return Reading(times[:1], np.zeros(1), np.zeros(1),
+                           np.zeros((1, self.right + self.left)), True)
+        walk = self.walk_rows(times) if walks else np.zeros((len(times), self.right + self.left))
         return Reading(times, np.asarray(drift.shape(times), float).reshape(-1),
                        (times - drift.t0) / 12.0, walk, point)
 
@@ -152,7 +162,7 @@ def log_rates(design: PathDesign, reading: Reading, z: np.ndarray,
         assert design.drift is not None
         v += (design.drift.sigma * z[..., 1])[..., None] * slope
     if walk.size and walk.any():
-        v += z[..., 2:] @ walk.T
+        v += z[..., design.walk_from:] @ walk.T
     return v
 
 
