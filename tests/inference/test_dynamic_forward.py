@@ -218,7 +218,7 @@ def test_month_shares_split_a_period_by_days():
 def test_emissions_keep_each_items_total_and_the_static_marginal(bundled_case):
     items, _ = bundled_case.select(dt.date(2026, 11, 1))
     first = min(month_index(i.period_start) for i in items)
-    months = evidence_months(bundled_case, items, first)
+    months = evidence_months(bundled_case, items, first_month=first)
     emissions = months.emissions(months.last_row + 1)
     np.testing.assert_allclose(emissions.sum(axis=0), months.increments.sum(axis=0), atol=1e-9)
     exact = run_forecast(bundled_case, engine="exact", as_of=dt.date(2026, 11, 1))
@@ -234,9 +234,67 @@ def test_identity_transitions_reproduce_the_exact_engine(bundled_case):
     as_of = dt.date(2026, 11, 1)
     items, _ = bundled_case.select(as_of)
     first = min(month_index(i.period_start) for i in items)
-    months = evidence_months(bundled_case, items, first)
+    months = evidence_months(bundled_case, items, first_month=first)
     emissions = months.emissions(month_index(as_of) - first + 1)
     weights = np.array(bundled_case.priors.weights)
     _, filtered = fw.forward(weights[None], np.eye(3)[None], emissions)
     exact = run_forecast(bundled_case, engine="exact", as_of=as_of)
     np.testing.assert_allclose(filtered[0, -1], exact.probabilities, atol=1e-9)
+
+
+TIME_AWARE = {
+    "wander": "\nwander: 2\n",
+    "walk": "\nwander: 1.5\nwalk: 1.3\n",
+    "path": "",  # the transactional drones follow a path (below)
+    "watched": "\nwatch:\n  joint_production: since 2022-01-01\n",
+}
+
+
+@pytest.mark.parametrize("variant", list(TIME_AWARE))
+def test_identity_transitions_read_the_evidence_as_the_static_model_does(bundled_case, variant):
+    """Before: rates that change over time were refused, watched quiet time was not read.
+
+    With the regime fixed the dynamic model's emissions must be the static forecast's
+    evidence: its time-aware increments and the quiet watched time after the last logged
+    event (up to the as-of date, a row of its own spread over its months).
+    """
+    from toolkit.inference.engines.exact import ExactEngine
+    from toolkit.model.case import load_case
+
+    as_of = dt.date(2026, 11, 1)
+    text = bundled_case.paths.priors.read_text(encoding="utf-8") + TIME_AWARE[variant]
+    if variant == "path":
+        text = text.replace("transactional:       {low: 20,  high: 700,",
+                            "transactional:       {path: [{at: 2023, low: 20, high: 700}, "
+                            "{at: 2026, low: 5, high: 200}],")
+    ledger = bundled_case.paths.evidence.read_text(encoding="utf-8")
+    if variant == "watched":  # two more logged events: quiet time between and after them
+        ledger += ("J1,2024-03-02,2024-03-02,2024-03-02,joint_production,yes,events,G10,B2,"
+                   "active,\nJ2,2025-01-20,2025-01-20,2025-01-20,joint_production,yes,events,"
+                   "G10,C3,active,\n")
+    case = load_case(bundled_case.paths.root, bundled_case.name, evidence_text=ledger,
+                     priors_text=text)
+    assert case.changing_indicators if variant in ("wander", "walk", "path") \
+        else case.watch_spans
+    items, _ = case.select(as_of)
+    months = evidence_months(case, items, as_of)
+    exact = run_forecast(case, engine="exact", as_of=as_of)
+    rows = month_index(as_of) - months.first_month + 1
+    emissions = months.emissions(rows)
+    static = ExactEngine().run(case, case.observations(items, as_of))  # in report order
+    np.testing.assert_allclose(emissions.sum(axis=0), static.log_marginal, atol=1e-8)
+    weights = np.array(case.priors.weights)
+    _, filtered = fw.forward(weights[None], np.eye(3)[None], emissions)
+    np.testing.assert_allclose(filtered[0, -1], exact.probabilities, atol=1e-9)
+    if variant == "watched":
+        assert months.quiet.shape == (1, 3) and np.all(months.quiet < 0)
+        np.testing.assert_allclose(months.quiet[0], static.closing, atol=1e-12)
+        # J2's quiet time runs from the day after J1: spread over 2024-03 to 2025-01
+        j2 = [i.id for i in months.items].index("J2")
+        spread = sorted(months.shares[j2])
+        assert month_label(months.first_month + spread[0]) == "2024-03"
+        assert month_label(months.first_month + spread[-1]) == "2025-01"
+        # the closing quiet time: from 2025-01-21 to the as-of date
+        quiet_rows = sorted(months.quiet_shares[0])
+        assert month_label(months.first_month + quiet_rows[0]) == "2025-01"
+        assert quiet_rows[-1] == rows - 1

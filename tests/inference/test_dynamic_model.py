@@ -154,15 +154,19 @@ def test_without_evidence_the_prior_carries_forward(bundled_case, dynamic):
     assert early.to_dict()["timeline"][0]["evidence"] == []
 
 
-@pytest.mark.parametrize("extra", ["\nwander: 2\n", "\nwalk: 1.3\n"])
-def test_rates_that_change_over_time_are_refused_not_read_as_constant(bundled_case, extra):
-    from toolkit.core.errors import CaseError
+@pytest.mark.slow
+def test_rates_that_change_over_time_and_watched_quiet_time_are_read(bundled_case):
+    """Before: the dynamic model refused ``wander``/``walk``/``path`` (and read no quiet time).
+
+    Its static limit is the exact engine's forecast of the same evidence, and it samples.
+    """
     from toolkit.model.case import load_case
 
     text = bundled_case.paths.priors.read_text(encoding="utf-8")
-    wandering = load_case(bundled_case.paths.root, bundled_case.name, priors_text=text + extra)
-    with pytest.raises(CaseError) as caught:
-        run_dynamic(wandering, as_of=dt.date(2026, 6, 1))
-    problem = caught.value.problems[0]
-    assert "cannot yet read rates that change over time" in problem.message
-    assert "drone_supply" in problem.message and "remove 'wander', 'walk'" in problem.fix
+    as_of = dt.date(2026, 6, 1)
+    case = load_case(bundled_case.paths.root, bundled_case.name, priors_text=text
+                     + "\nwander: 2\nwalk: 1.3\nwatch:\n  joint_production: since 2022-01-01\n")
+    dynamic = run_dynamic(case, as_of=as_of, seed=SEED, draws=300, tune=300, chains=2)
+    exact = run_forecast(case, engine="exact", as_of=as_of)
+    np.testing.assert_allclose(dynamic.static_probabilities, exact.probabilities, atol=1e-9)
+    assert np.all(np.isfinite(dynamic.filtered.mean)) and dynamic.diagnostics["draws"] == 300

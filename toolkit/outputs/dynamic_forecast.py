@@ -238,8 +238,7 @@ def run_dynamic(
     ------
     CaseError
         If the horizon is before the as-of date, the ``dynamics:`` section is inconsistent,
-        a rate changes over time (``wander``, ``walk``, ``path``: not modelled here yet), or the
-        evidence is impossible under every regime.
+        or the evidence is impossible under every regime.
     """
     started = time.perf_counter()
     report = progress or (lambda message, fraction: None)
@@ -247,13 +246,6 @@ def run_dynamic(
     horizon = horizon or case.priors.horizon
     seed = default_seed(case.name) if seed is None else seed
     shown = case.paths.shown(case.paths.priors)
-    moving = case.changing_indicators
-    if moving:  # refuse rather than answer the constant-rate model
-        more = f" and {len(moving) - 4} more" if len(moving) > 4 else ""
-        raise CaseError([Problem(shown, None, "wander", "the dynamic model cannot yet read "
-                                 "rates that change over time ('wander', 'walk' or a 'path'): "
-                                 f"{', '.join(moving[:4])}{more}",
-                                 "use the static forecast, or remove 'wander', 'walk' and 'path'")])
     if horizon < as_of:
         raise CaseError([Problem("--horizon", None, "horizon",
                                  f"{horizon.isoformat()} is before the as-of date "
@@ -268,10 +260,10 @@ def run_dynamic(
     w = np.asarray(case.priors.weights if weights is None else weights, float)
     w = w / w.sum()
     items, excluded = case.select(as_of) if selection is None else selection
-    first = min([month_index(as_of), *(month_index(i.period_start) for i in items)])
-    rows = max([month_index(horizon), *(month_index(i.period_end) for i in items)]) - first + 1
     report("computing the evidence's emissions", 0.05)
-    months = evidence_months(case, items, first)
+    months = evidence_months(case, items, as_of)
+    first = months.first_month
+    rows = max(month_index(horizon) - first, months.last_row) + 1
     emissions = months.emissions(rows)
     _check_possible(case, w, prior, emissions)
     report("sampling the transition matrix", 0.15)

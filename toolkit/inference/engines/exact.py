@@ -285,11 +285,13 @@ class ExactEngine:
                                                       case.drift(indicator, scenario))
                 cumulative[indices, k] = values
                 fallback += redone
-        increments, closing = split_closing(prefix_increments(cumulative, groups), observations)
+        every = prefix_increments(cumulative, groups)
+        increments, closing = split_closing(every, observations)
         return EngineResult(
             increments=increments,
             log_marginal=increments.sum(axis=0) + closing,
             closing=closing,
+            extras={"quiet_increments": every[len(increments):]},  # one row per quiet span
             diagnostics={
                 "method": "closed form (conjugate); quadrature for censored or mixed values "
                           "(one shared grid per indicator and scenario for the trail)",
