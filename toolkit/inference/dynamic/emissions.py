@@ -142,7 +142,8 @@ class EvidenceMonths:
     @property
     def log_marginal(self) -> np.ndarray:
         """``log p(all evidence | regime k throughout)``: the static model's marginal."""
-        return self.increments.sum(axis=0) + self.quiet.sum(axis=0)
+        quiet = self.quiet.sum(axis=0) if self.quiet.size else 0.0
+        return self.increments.sum(axis=0) + quiet
 
 
 def observed_span(obs: Observation) -> tuple[dt.date, dt.date]:

@@ -13,7 +13,7 @@ before. Several independent chains give the Monte Carlo error of each marginal; 
 whose error exceeds :data:`MCSE_TARGET` gets more chains, and the convergence gate checks
 the errors with r_hat and ESS of the final particles. Slots are independent given the
 scenario, so each fit is kept (:data:`_FITS`) and a rerun refits only what changed; the
-groups of chains of the slots to fit run on worker threads (:data:`CHAIN_GROUPS`).
+slots to fit run on worker threads.
 
 Where the model is the same (no walk) the exact engine's answer is the truth the tests
 compare with; with a walk the path is shared by the items (the exact engine reads it as
