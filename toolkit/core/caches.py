@@ -43,9 +43,7 @@ class CompiledCache:
                 return self._models[key], 0.0
             start = time.perf_counter()
             model = compile_model()
-            while self.limit is not None and len(self._models) >= max(self.limit, 1):
-                self._models.pop(next(iter(self._models)))
-            self._models[key] = model
+            self._keep(key, model)
             return model, time.perf_counter() - start
 
     def find(self, key: Hashable) -> tuple[bool, Any]:
@@ -56,10 +54,14 @@ class CompiledCache:
     def put(self, key: Hashable, value: Any) -> None:
         """Keep ``value`` for ``key`` (computed elsewhere, e.g. on worker threads)."""
         with self._lock:
-            self._models.pop(key, None)
-            while self.limit is not None and len(self._models) >= max(self.limit, 1):
-                self._models.pop(next(iter(self._models)))
-            self._models[key] = value
+            self._keep(key, value)
+
+    def _keep(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` under ``key``, forgetting the oldest beyond ``limit`` (lock held)."""
+        self._models.pop(key, None)
+        while self.limit is not None and len(self._models) >= max(self.limit, 1):
+            self._models.pop(next(iter(self._models)))
+        self._models[key] = value
 
     def clear(self) -> None:
         """Forget every compiled model (the next run compiles again)."""

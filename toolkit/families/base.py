@@ -314,9 +314,9 @@ class Family(ABC):
         Normal), so its moves need no prior term beyond ``-z**2 / 2``. The prior's CDF is
         tabulated on :data:`QUANTILE_POINTS` points over its bulk (:meth:`bracket` with no
         observations: past the 1e-13 quantiles) by the trapezoid rule on
-        :meth:`log_prior_u` and inverted once onto a uniform grid of as many ``z`` (twice
-        over): a call then interpolates linearly on that grid, with no search (this is in
-        the sampler's every move). One table per prior, the most recent kept.
+        :meth:`log_prior_u` and inverted once onto a uniform grid of twice as many ``z``:
+        a call then interpolates linearly on that grid, with no search (this is in the
+        sampler's every move). One table per prior, the most recent 512 kept.
         """
         key = (self.name, tuple(float(p) for p in params))
         table, _ = _QUANTILE_TABLES.get(key, lambda: self._normal_table(params))

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,6 +65,17 @@ _FITS = CompiledCache(limit=4096)
 METHOD = ("sequential Monte Carlo over the evidence on latent rate paths (level, slope, "
           "monthly random walk; tempered steps, random-walk Metropolis moves); marginal "
           "likelihoods pooled over independent chains")
+
+
+class Slot(NamedTuple):
+    """One indicator under one scenario: where its results go and how to fit it."""
+
+    indicator: str
+    scenario: int
+    indices: list[int]
+    design: PathDesign
+    key: tuple
+    fit_group: Callable[[int, int, int], SlotFit]  # (particles, chains, group) -> fit
 
 
 def _fit_group(family: Family, params: tuple[float, ...], design: PathDesign,
@@ -155,18 +166,18 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
             key = (indicator, scenario, family.name, tuple(params), design, tuple(chosen),
                    particles, chains, seed)
             seeds = [seed, zlib.crc32(indicator.encode()), zlib.crc32(scenario.encode())]
-            slots.append((indicator, k, indices, design, key, partial(
+            slots.append(Slot(indicator, k, indices, design, key, partial(
                 _fit_group, family, params, design, chosen, seeds, stop)))
     total = len(observations) * len(scenarios)
     done = [0, 0]  # fits, items times scenarios
 
-    def finished(slot: tuple) -> None:
+    def finished(slot: Slot) -> None:
         done[0] += 1
-        done[1] += len(slot[2])
+        done[1] += len(slot.indices)
         if on_chains is not None:
             on_chains([ChainState(done[1], total, False, 0)] * chains)
         if progress is not None:
-            progress(f"fitted {slot[0]} under {scenarios[slot[1]]} ({done[0]} of "
+            progress(f"fitted {slot.indicator} under {scenarios[slot.scenario]} ({done[0]} of "
                      f"{len(slots)} fits)", 0.05 + 0.9 * done[0] / len(slots))
 
     fits = _fit_slots(slots, particles, chains, workers, finished)
@@ -174,7 +185,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
     statistics, mcse, draws = [], [], {}
     slot_mcse: dict[str, dict[str, float]] = {}
     rounds = refined = 0
-    for (indicator, k, indices, design, _, _), (fit, attempts, stats) in zip(
+    for (indicator, k, indices, design, *_), (fit, attempts, stats) in zip(
             slots, fits, strict=True):
         refined += attempts
         cumulative[indices, k] = fit.cumulative
@@ -197,8 +208,8 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
                         {"parameter_draws": draws}, closing=closing)
 
 
-def _fit_slots(slots: list[tuple], particles: int, chains: int, workers: int,
-               finished: Callable[[tuple], None]) -> list[Any]:
+def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
+               finished: Callable[[Slot], None]) -> list[Any]:
     """Each slot's ``(fit, added groups, level statistics)``, from :data:`_FITS` or fitted.
 
     The slots' groups of ``chains`` chains run on ``workers`` threads; once all of a slot's
@@ -217,11 +228,11 @@ def _fit_slots(slots: list[tuple], particles: int, chains: int, workers: int,
             have = parts.setdefault(position, [])
             for group in range(len(have), len(have) + groups):
                 have.append(None)
-                future = pool.submit(slots[position][5], particles, chains, group)
+                future = pool.submit(slots[position].fit_group, particles, chains, group)
                 pending[future] = (position, group)
 
         for position, slot in enumerate(slots):
-            hit, value = _FITS.find(slot[4])
+            hit, value = _FITS.find(slot.key)
             if hit:
                 out[position] = value
                 finished(slot)
@@ -244,7 +255,7 @@ def _fit_slots(slots: list[tuple], particles: int, chains: int, workers: int,
                         added[position] += 1
                         continue
                     out[position] = (fit, added[position], level_statistics(fit.levels))
-                    _FITS.put(slots[position][4], out[position])
+                    _FITS.put(slots[position].key, out[position])
                     finished(slots[position])
         except BaseException:
             for future in pending:

@@ -91,6 +91,11 @@ class PathDesign:
         return self.drift is not None and self.drift.wanders
 
     @property
+    def steps(self) -> int:
+        """The walk's monthly steps (0 without a walk)."""
+        return self.right + self.left
+
+    @property
     def walk_from(self) -> int:
         """Index in ``z`` of the walk's first step: after the level and a wandering slope."""
         return 2 if self.wanders else 1
@@ -102,11 +107,11 @@ class PathDesign:
         A slope that cannot wander is no coordinate: a dead dimension would only lower the
         moves' acceptance.
         """
-        return self.walk_from + self.right + self.left
+        return self.walk_from + self.steps
 
     def walk_rows(self, times: np.ndarray) -> np.ndarray:
         """``W(t) = walk_rows(t) @ z[2:]`` (linear between the monthly knots)."""
-        rows = np.zeros((len(times), self.right + self.left))
+        rows = np.zeros((len(times), self.steps))
         if self.drift is None or self.drift.walk <= 0:
             return rows
         for r, t in enumerate(times):
@@ -146,8 +151,8 @@ class PathDesign:
         drift = self.drift
         if drift is None:
             return Reading(times[:1], np.zeros(1), np.zeros(1),
-                           np.zeros((1, self.right + self.left)), True)
-        walk = self.walk_rows(times) if walks else np.zeros((len(times), self.right + self.left))
+                           np.zeros((1, self.steps)), True)
+        walk = self.walk_rows(times) if walks else np.zeros((len(times), self.steps))
         return Reading(times, np.asarray(drift.shape(times), float).reshape(-1),
                        (times - drift.t0) / 12.0, walk, point)
 
