@@ -20,22 +20,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from scipy import special
 
-from toolkit.core.caches import CompiledCache
 from toolkit.families.observation import DAYS_PER_MONTH, Observation, anchor_parts
+from toolkit.families.tables import CubicTable, quantile_from_normal
 from toolkit.families.values import ParsedValue
-
-#: Points of the tabulated prior CDF behind :meth:`Family.u_from_normal`.
-QUANTILE_POINTS = 8193
-#: The quantile tables of :meth:`Family.u_from_normal`: ``u`` on a uniform grid of ``z``
-#: over ``[-NORMAL_REACH, NORMAL_REACH]`` (past the tabulated bulk's 1e-13 quantiles).
-NORMAL_REACH = 8.0
-_QUANTILE_TABLES = CompiledCache(limit=512)
 
 if TYPE_CHECKING:
     from toolkit.families.posterior import ParameterPosterior
@@ -312,28 +304,24 @@ class Family(ABC):
 
         The time-aware sampler works in whitened coordinates (every unknown a standard
         Normal), so its moves need no prior term beyond ``-z**2 / 2``. The prior's CDF is
-        tabulated on :data:`QUANTILE_POINTS` points over its bulk (:meth:`bracket` with no
-        observations: past the 1e-13 quantiles) by the trapezoid rule on
-        :meth:`log_prior_u` and inverted once onto a uniform grid of twice as many ``z``:
-        a call then interpolates linearly on that grid, with no search (this is in the
-        sampler's every move). One table per prior, the most recent 512 kept.
+        tabulated over its bulk (:meth:`bracket` with no observations: past the 1e-13
+        quantiles) and inverted once onto a uniform grid of ``z``
+        (:func:`toolkit.families.tables.quantile_from_normal`): a call interpolates
+        linearly, with no search (this is in the sampler's every move).
         """
-        key = (self.name, tuple(float(p) for p in params))
-        table, _ = _QUANTILE_TABLES.get(key, lambda: self._normal_table(params))
-        step = 2 * NORMAL_REACH / (table.size - 1)
-        at = np.clip((np.asarray(z, float) + NORMAL_REACH) / step, 0.0, table.size - 1.0)
-        cell = np.minimum(at.astype(np.int64), table.size - 2)
-        return table[cell] + (at - cell) * (table[cell + 1] - table[cell])
+        return quantile_from_normal(self, z, params)
 
-    def _normal_table(self, params: Params) -> np.ndarray:
-        """``u`` at :data:`QUANTILE_POINTS` x 2 uniform ``z`` (see :meth:`u_from_normal`)."""
-        lo, hi = self.bracket(params, [])
-        grid = np.linspace(lo, hi, QUANTILE_POINTS)
-        log_density = self.log_prior_u(grid, params)
-        density = np.exp(log_density - np.max(log_density))
-        cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
-        z = np.linspace(-NORMAL_REACH, NORMAL_REACH, 2 * QUANTILE_POINTS - 1)
-        return np.interp(special.ndtr(z), cdf / cdf[-1], grid)
+    def log_lik_table(self, obs: Observation, params: Params) -> CubicTable | None:
+        """A table of :meth:`bound_log_lik` over ``u`` where it is costly (``None``: cheap)."""
+        return None
+
+    def sampler_log_lik(self, obs: Observation,
+                        params: Params) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """:meth:`item_log_lik` of ``obs`` as ``f(u, event_u)``, from its table if it has one."""
+        table = self.log_lik_table(obs, params)
+        if table is None:
+            return lambda u, event_u: self.item_log_lik(u, obs, params, event_u=event_u)
+        return lambda u, event_u: mix_reliability(table(u), obs)
 
     @abstractmethod
     def sample_conjugate(self, conjugate: Params, size: int,

@@ -18,6 +18,7 @@ from toolkit.families.base import Family, mix_reliability
 from toolkit.families.observation import Observation
 from toolkit.families.poisson_tails import (
     count_interval,
+    features,
     log_censored_ops,
     log_interval_probability,
     log_nbinom_interval,
@@ -25,8 +26,10 @@ from toolkit.families.poisson_tails import (
     predictive_dispersion,
     safe_log,
     scatter_dispersion,
+    table_span,
 )
 from toolkit.families.posterior import ParameterPosterior
+from toolkit.families.tables import CubicTable, likelihood_table
 from toolkit.families.values import NO, YES, ParsedValue, parse_quantity
 
 Params = tuple[float, ...]  # (alpha, beta): shape, rate per month
@@ -133,15 +136,6 @@ def bracket(params: Params, observations: Sequence[Observation]) -> tuple[float,
             if math.isfinite(bound):
                 points.append(math.log((bound + 0.5) / o.exposure))
     return min(points) - 1.0, max(points) + 1.0
-
-
-def features(obs: Observation) -> list[tuple[float, float]]:
-    """Each finite bound's place ``log(bound / t)`` and width ``1 / sqrt(bound + 1)``."""
-    if obs.exposure <= 0:
-        return []
-    extra = scatter_dispersion(obs.scatter)
-    return [(math.log(max(bound, 0.5) / obs.exposure), math.sqrt(1.0 / (bound + 1.0) + extra))
-            for bound in set(obs.ends) if bound > 0]
 
 
 #: Watch list: whole-number bins up to this many values, then grouped (unit width to 200,
@@ -295,6 +289,13 @@ class GammaPoisson(Family):
     def features(self, obs: Observation) -> list[tuple[float, float]]:
         """Spikes and cliffs of large totals (see :meth:`Family.features`)."""
         return features(obs)
+
+    def log_lik_table(self, obs: Observation, params: Params) -> CubicTable | None:
+        """A censored total's table (:func:`table_span`); it is the same under every prior."""
+        span = table_span(obs)
+        key = (self.name, obs.exposure, obs.low, obs.high, obs.scatter, obs.anchor)
+        return None if span is None else likelihood_table(
+            key, lambda u: self.bound_log_lik(u, obs, params), *span)
 
     def log_prior_ops(self, ops: Any, u: Any, p1: Any, p2: Any) -> Any:
         """Gamma on ``exp(u)``."""

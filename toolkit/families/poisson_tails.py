@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special, stats
 
+from toolkit.families.observation import Observation
+
 if TYPE_CHECKING:
     from toolkit.families.posterior import ParameterPosterior
 
@@ -240,6 +242,35 @@ def scatter_dispersion(scatter: float) -> float:
     that log variance, which the Gamma factor of mean 1 matches.
     """
     return math.expm1(scatter)
+
+def features(obs: Observation) -> list[tuple[float, float]]:
+    """Each finite bound's place ``log(bound / t)`` and width ``1 / sqrt(bound + 1)``.
+
+    Where a count total's likelihood in ``u`` has its cliffs (widened by a rate's walk).
+    """
+    if obs.exposure <= 0:
+        return []
+    extra = scatter_dispersion(obs.scatter)
+    return [(math.log(max(bound, 0.5) / obs.exposure), math.sqrt(1.0 / (bound + 1.0) + extra))
+            for bound in set(obs.ends) if bound > 0]
+
+
+#: A censored total's likelihood table (:func:`table_span`): knots from ``TABLE_REACH``
+#: below its lowest cliff to as far above its highest (in ``u``: where prior draws of a
+#: scenario expecting far more still land), an eighth of its sharpest cliff's width apart,
+#: at most ``TABLE_STEP``. Measured on totals from 0-5 to 300,000-390,000: within 1.2e-7
+#: of the function relative to ``max(1, |value|)`` over all the knots' span.
+TABLE_REACH, TABLE_STEP = 12.0, 0.005
+
+
+def table_span(obs: Observation) -> tuple[float, float, float] | None:
+    """``(lo, hi, step)`` of the knots of a censored total's table (``None``: no table)."""
+    places = features(obs)
+    if obs.reading != "total" or obs.is_point or not places:
+        return None
+    step = min(TABLE_STEP, min(width for _, width in places) / 8)
+    return (min(p for p, _ in places) - TABLE_REACH, max(p for p, _ in places) + TABLE_REACH,
+            step)
 
 
 def predictive_dispersion(post: ParameterPosterior) -> float:

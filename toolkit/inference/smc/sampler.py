@@ -40,8 +40,7 @@ from toolkit.inference.smc.paths import PathDesign, offsets
 #: 24 seeds: the log marginal's spread was 0.025 at 3 moves and 50%, 0.013 at 2 and 80% (1.5
 #: times the cost); the bundled case's largest gap over seeds 1-8 fell from 0.019 to 0.009.
 MOVES = 2.0
-MAX_STEPS = 40
-TARGET_ACCEPTANCE = 0.25
+MAX_STEPS, TARGET_ACCEPTANCE = 40, 0.25  # Metropolis steps per round at most; its aim
 #: The independent proposal: Student-t degrees of freedom, and its spread over the cloud's.
 IMH_DF = 5.0
 IMH_WIDEN = 1.5
@@ -113,8 +112,7 @@ LogLik = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 def fit_slot(family: Family, params: tuple[float, ...], design: PathDesign,
              observations: Sequence[Observation], particles: int, chains: int,
-             rng: np.random.Generator,
-             check: Callable[[], None] | None = None) -> SlotFit:
+             rng: np.random.Generator, check: Callable[[], None] | None = None) -> SlotFit:
     """Run the clouds of one indicator under one scenario through its observations.
 
     A report that may be false (the mixture reading) is absorbed as two branches from the
@@ -122,7 +120,8 @@ def fit_slot(family: Family, params: tuple[float, ...], design: PathDesign,
     each in tempered steps; the item's increment is ``log(r m_genuine + (1 - r) m_false)``
     and the next cloud draws each particle from a branch with those weights. A narrow
     spike of a genuine figure beside the broad plateau of a false one is so found even
-    when no prior draw lands in it.
+    when no prior draw lands in it. Costly likelihoods are read from their tables
+    (:meth:`~toolkit.families.base.Family.sampler_log_lik`).
 
     Parameters
     ----------
@@ -149,11 +148,12 @@ def fit_slot(family: Family, params: tuple[float, ...], design: PathDesign,
     readings = [design.reading(o, family.takes_rates) for o in observations]
 
     def loglik(obs: Observation, reading: Any) -> LogLik:
+        item = family.sampler_log_lik(obs, params)
+
         def ll(z: np.ndarray, u: np.ndarray) -> np.ndarray:
             rate, event = offsets(design, reading, z)
             with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-                value = np.asarray(family.item_log_lik(u + rate, obs, params,
-                                                       event_u=u + event), float)
+                value = np.asarray(item(u + rate, u + event), float)
             return np.where(np.isnan(value), -np.inf, np.broadcast_to(value, z.shape[:-1]))
         return ll
 
@@ -356,10 +356,10 @@ def _move(family: Family, params: tuple[float, ...], z: np.ndarray, u: np.ndarra
     chol = np.linalg.cholesky(cov)
     centre, spread = fitted
     spread_chol = np.linalg.cholesky(spread) * IMH_WIDEN
-    inverse = np.linalg.inv(spread_chol)
+    inverse_t = np.swapaxes(np.linalg.inv(spread_chol), 1, 2)
 
     def log_q(points: np.ndarray) -> np.ndarray:  # t density up to a constant
-        x = np.matmul(inverse[:, None], (points - centre[:, None])[..., None])[..., 0]
+        x = np.matmul(points - centre[:, None], inverse_t)  # one product per chain
         return -(IMH_DF + dims) / 2 * np.log1p(np.sum(x * x, axis=-1) / IMH_DF)
 
     moved = np.zeros((chains, n))
