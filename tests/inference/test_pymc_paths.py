@@ -161,8 +161,11 @@ def _paths_inputs(tmp_path: Path, repo: Path, seed: int):
     return case, case.observations(items, AS_OF)
 
 
-def test_worker_threads_do_not_change_the_numbers(tmp_path, repo_root):
-    """Each slot's random numbers depend on the seed, its indicator and scenario only."""
+def test_worker_processes_do_not_change_the_numbers(tmp_path, repo_root):
+    """Each slot's random numbers depend on the seed, its indicator and scenario only.
+
+    ``workers=1`` fits in this process, ``workers=2`` in two worker processes.
+    """
     from toolkit.inference.engines import pymc_paths
 
     case, observations = _paths_inputs(tmp_path, repo_root, 3)

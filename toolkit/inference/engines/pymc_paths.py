@@ -26,15 +26,13 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from functools import partial
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from toolkit.core.caches import CompiledCache
 from toolkit.core.mathutil import logsumexp
-from toolkit.families.base import Family
 from toolkit.families.observation import Observation
 from toolkit.inference.diagnostics import level_statistics, smc_diagnostics
 from toolkit.inference.engines.base import (
@@ -46,7 +44,9 @@ from toolkit.inference.engines.base import (
 from toolkit.inference.reference import with_references
 from toolkit.inference.sampling import ChainsCallback, ChainState, StopFlag, check_stop
 from toolkit.inference.smc.paths import PathDesign
-from toolkit.inference.smc.sampler import SlotFit, fit_slot
+from toolkit.inference.smc.sampler import SlotFit
+from toolkit.inference.smc.workers import RunFlag, run_group
+from toolkit.inference.smc.workers import executor as workers_executor
 from toolkit.model.case import Case
 
 #: A slot whose marginal's Monte Carlo error exceeds this gets more chains, as many as the
@@ -68,27 +68,14 @@ METHOD = ("sequential Monte Carlo over the evidence on latent rate paths (level,
 
 
 class Slot(NamedTuple):
-    """One indicator under one scenario: where its results go and how to fit it."""
+    """One indicator under one scenario: where its results go and what fits it."""
 
     indicator: str
     scenario: int
     indices: list[int]
     design: PathDesign
     key: tuple
-    fit_group: Callable[[int, int, int], SlotFit]  # (particles, chains, group) -> fit
-
-
-def _fit_group(family: Family, params: tuple[float, ...], design: PathDesign,
-               observations: list[Observation], seeds: list[int], stop: StopFlag | None,
-               size: int, chains: int, group: int) -> SlotFit:
-    """One group of a slot's chains: its own random stream (seed, slot, group).
-
-    A slot starts with one group of the chains asked for; groups added for precision are
-    independent of it (see :func:`_fit_slots`).
-    """
-    rng = np.random.default_rng([*seeds, group, 20261204])
-    return fit_slot(family, params, design, observations, size, chains, rng,
-                    check=lambda: check_stop(stop))
+    task: tuple  # run_group's leading arguments: family, params, design, items, seeds
 
 
 def pool_fits(parts: list[SlotFit]) -> SlotFit:
@@ -166,8 +153,8 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
             key = (indicator, scenario, family.name, tuple(params), design, tuple(chosen),
                    particles, chains, seed)
             seeds = [seed, zlib.crc32(indicator.encode()), zlib.crc32(scenario.encode())]
-            slots.append(Slot(indicator, k, indices, design, key, partial(
-                _fit_group, family, params, design, chosen, seeds, stop)))
+            slots.append(Slot(indicator, k, indices, design, key,
+                              (family, params, design, chosen, seeds)))
     total = len(observations) * len(scenarios)
     done = [0, 0]  # fits, items times scenarios
 
@@ -180,7 +167,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
             progress(f"fitted {slot.indicator} under {scenarios[slot.scenario]} ({done[0]} of "
                      f"{len(slots)} fits)", 0.05 + 0.9 * done[0] / len(slots))
 
-    fits = _fit_slots(slots, particles, chains, workers, finished)
+    fits = _fit_slots(slots, particles, chains, workers, finished, stop)
     cumulative = np.zeros((len(observations), len(scenarios)))
     statistics, mcse, draws = [], [], {}
     slot_mcse: dict[str, dict[str, float]] = {}
@@ -209,26 +196,33 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
 
 
 def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
-               finished: Callable[[Slot], None]) -> list[Any]:
+               finished: Callable[[Slot], None], stop: StopFlag | None) -> list[Any]:
     """Each slot's ``(fit, added groups, level statistics)``, from :data:`_FITS` or fitted.
 
-    The slots' groups of ``chains`` chains run on ``workers`` threads; once all of a slot's
-    groups are done they are pooled, and a slot whose marginal's error exceeds
-    :data:`MCSE_TARGET` gets the groups its error says it needs (the error falls as one over
-    the root of the chains), up to :data:`MAX_CHAIN_FACTOR` groups. A failure (a
-    cancellation) cancels the fits not yet started and is raised.
+    The slots' groups of ``chains`` chains run on ``workers`` processes
+    (:mod:`toolkit.inference.smc.workers`); once all of a slot's groups are done they are
+    pooled, and a slot whose marginal's error exceeds :data:`MCSE_TARGET` gets the groups
+    its error says it needs (the error falls as one over the root of the chains), up to
+    :data:`MAX_CHAIN_FACTOR` groups. Once ``stop`` is set (or a fit fails) the fits not yet
+    started are cancelled, those running are told to stop, and the run raises.
     """
     out: list[Any] = [None] * len(slots)
     parts: dict[int, list[SlotFit | None]] = {}
     added = dict.fromkeys(range(len(slots)), 0)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: dict[Future, tuple[int, int]] = {}
+    todo = [i for i, slot in enumerate(slots) if not _FITS.find(slot.key)[0]]
+    pool = workers_executor(workers) if todo else None
+    local = workers <= 1
+    pending: dict[Future, tuple[int, int]] = {}
+    with RunFlag() as flag:
 
         def submit(position: int, groups: int) -> None:
             have = parts.setdefault(position, [])
             for group in range(len(have), len(have) + groups):
                 have.append(None)
-                future = pool.submit(slots[position].fit_group, particles, chains, group)
+                assert pool is not None
+                future = pool.submit(run_group, *slots[position].task, particles, chains,
+                                     group, None if local else flag.path,
+                                     stop if local else None)
                 pending[future] = (position, group)
 
         for position, slot in enumerate(slots):
@@ -240,8 +234,10 @@ def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
                 submit(position, 1)
         try:
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                check_stop(stop)
                 for future in done:
+                    check_stop(stop)
                     position, group = pending.pop(future)
                     parts[position][group] = future.result()
                     if any(p is None for p in parts[position]):
@@ -258,7 +254,11 @@ def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
                     _FITS.put(slots[position].key, out[position])
                     finished(slots[position])
         except BaseException:
+            flag.set()
             for future in pending:
                 future.cancel()
             raise
+        finally:
+            if local and pool is not None:
+                pool.shutdown(wait=False)
     return out
