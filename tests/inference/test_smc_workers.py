@@ -75,3 +75,28 @@ def test_a_cancelled_run_returns_at_once_while_its_fits_run_in_workers(tmp_path,
                              workers=2)
     assert len(seen) == 2 and time.perf_counter() - stopped[0] < 0.5
     pymc_paths.clear_cache()
+
+
+def _fit_in_a_daemon(queue) -> None:  # the body of a daemonic process (a Dask worker's kind)
+    from toolkit.inference.smc.workers import executor as pool_for
+    from toolkit.inference.smc.workers import usable
+
+    pool = pool_for(2)
+    fit = pool.submit(run_group, *TASK, 200, 2, 0).result()
+    queue.put((usable(2), type(pool).__name__, fit.chain_cumulative.tolist()))
+
+
+def test_a_daemonic_process_fits_in_itself() -> None:
+    """Before: a Dask worker (daemonic) failed, "daemonic processes are not allowed to have
+    children"; now its fits run in it, with the same numbers."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_fit_in_a_daemon, args=(queue,), daemon=True)
+    process.start()
+    workers, kind, chains = queue.get(timeout=60)
+    process.join(timeout=30)
+    assert (workers, kind) == (1, "ThreadPoolExecutor")
+    here = run_group(*TASK, 200, 2, 0)
+    np.testing.assert_array_equal(np.asarray(chains), here.chain_cumulative)

@@ -13,7 +13,7 @@ before. Several independent chains give the Monte Carlo error of each marginal; 
 whose error exceeds :data:`MCSE_TARGET` gets more chains, and the convergence gate checks
 the errors with r_hat and ESS of the final particles. Slots are independent given the
 scenario, so each fit is kept (:data:`_FITS`) and a rerun refits only what changed; the
-slots to fit run on worker threads.
+slots to fit run in worker processes.
 
 Where the model is the same (no walk) the exact engine's answer is the truth the tests
 compare with; with a walk the path is shared by the items (the exact engine reads it as
@@ -45,7 +45,7 @@ from toolkit.inference.reference import with_references
 from toolkit.inference.sampling import ChainsCallback, ChainState, StopFlag, check_stop
 from toolkit.inference.smc.paths import PathDesign
 from toolkit.inference.smc.sampler import SlotFit
-from toolkit.inference.smc.workers import RunFlag, run_group
+from toolkit.inference.smc.workers import RunFlag, run_group, usable
 from toolkit.inference.smc.workers import executor as workers_executor
 from toolkit.model.case import Case
 
@@ -129,9 +129,9 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         Each chain's progress after each fit (the chains advance together: one vectorised
         cloud per chain), in items times scenarios fitted.
     workers : int
-        Fits run at once on threads (the NumPy and SciPy kernels release the GIL). Each
-        fit's random numbers depend only on the seed, its indicator and scenario, so the
-        numbers do not depend on ``workers``.
+        Fits run at once in worker processes (:mod:`toolkit.inference.smc.workers`; 1: in
+        this process, as in a Dask worker). Each fit's random numbers depend only on the
+        seed, its indicator and scenario, so the numbers do not depend on ``workers``.
 
     Returns
     -------
@@ -140,6 +140,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         indicator and scenario) in the extras.
     """
     start = time.perf_counter()
+    workers = usable(workers)
     observations = with_references(case, observations)
     scenarios = case.priors.scenario_ids
     groups = by_indicator(observations)

@@ -16,6 +16,7 @@ fits still running stop at their next item.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import tempfile
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -53,12 +54,21 @@ def run_group(family: Family, params: tuple[float, ...], design: PathDesign,
     return fit_slot(family, params, design, observations, size, chains, rng, check=check)
 
 
+def usable(workers: int) -> int:
+    """The worker processes this process can use: ``workers``, or 1 in a daemonic process.
+
+    A daemonic process (a Dask worker of a sweep or backtest, whose scheduler already keeps
+    the cores busy) may not start processes: its fits run in it.
+    """
+    return 1 if multiprocessing.current_process().daemon else max(1, workers)
+
+
 def executor(workers: int) -> Executor:
     """The kept pool of ``workers`` processes, or one thread here for ``workers <= 1``.
 
     The thread's executor is new (shut it down after use); the processes' pool is shared.
     """
-    if workers <= 1:
+    if usable(workers) <= 1:
         return ThreadPoolExecutor(max_workers=1)
     return get_reusable_executor(max_workers=workers, timeout=IDLE_SECONDS)
 
@@ -84,4 +94,4 @@ class RunFlag:
         Path(self.path).unlink(missing_ok=True)
 
 
-__all__ = ["IDLE_SECONDS", "RunFlag", "executor", "run_group"]
+__all__ = ["IDLE_SECONDS", "RunFlag", "executor", "run_group", "usable"]
