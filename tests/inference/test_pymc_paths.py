@@ -141,18 +141,45 @@ def test_the_same_seed_gives_identical_numbers_in_two_processes(repo_root):
     assert outputs[0]["trail"] == outputs[1]["trail"]
 
 
-def test_options_the_time_aware_model_cannot_use_exit_2(case_root):
+def test_tune_on_the_time_aware_model_exits_2(case_root):
     from click.testing import CliRunner
 
     from toolkit.ui.cli import main
 
     base = ["forecast", CASE, "--engine", "pymc", "--no-save", "--root", str(case_root)]
-    for extra, field in ((["--tune", "100"], "--tune"),
-                         (["--dispersion", "drone_supply=0.5"], "--dispersion")):
-        result = CliRunner().invoke(main, [*base, *extra])
-        assert result.exit_code == 2, result.output
-        assert field in result.output and "time-aware model" in result.output
-        assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, [*base, "--tune", "100"])
+    assert result.exit_code == 2, result.output
+    assert "--tune" in result.output and "time-aware model" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_overdispersed_totals_on_paths_match_the_exact_engines_negative_binomial(repo_root):
+    """Before: ``--dispersion`` on the time-aware model exited 2; now its totals are read as
+    negative binomials around the path, as the exact engine reads them with that scatter."""
+    import dataclasses
+
+    from toolkit.inference.engines import get_engine
+
+    case = load_case(repo_root, CASE)
+    items, _ = case.select(None)
+    observations = case.observations(items)
+    dispersion = {"drone_supply": 2.0, "munitions_supply": 2.0}
+    paths = get_engine("pymc", dispersion=dispersion).run(case, observations, seed=1)
+    assert paths.diagnostics["converged"] and paths.diagnostics["dispersion"] == dispersion
+    assert paths.extras["dispersion"] == dispersion  # the predictives read it too
+    negative_binomial = [dataclasses.replace(o, scatter=math.log1p(dispersion[o.indicator]))
+                         if o.indicator in dispersion and o.reading == "total" else o
+                         for o in observations]
+    exact = [get_engine("exact").run(case, chosen)
+             for chosen in (negative_binomial, observations)]
+    weights = np.log(case.priors.weights)
+
+    def probabilities(result):
+        joint = result.log_marginal + weights
+        return np.exp(joint - np.logaddexp.reduce(joint))
+
+    assert np.abs(probabilities(paths) - probabilities(exact[0])).max() < 0.01
+    assert np.abs(probabilities(exact[0]) - probabilities(exact[1])).max() > 0.05  # it matters
 
 
 def _paths_inputs(tmp_path: Path, repo: Path, seed: int):

@@ -46,10 +46,10 @@ WINDOW_DROP = 50.0
 
 
 def with_scatter(drift: Drift, observations: Sequence[Observation]) -> list[Observation]:
-    """Totals with the scatter of the rate's walk over their periods (others unchanged)."""
+    """Totals with the scatter of the rate's walk over their periods added (others unchanged)."""
     if drift.walk <= 0:
         return list(observations)
-    return [dataclasses.replace(o, scatter=drift.scatter(o.start, o.end))
+    return [dataclasses.replace(o, scatter=o.scatter + drift.scatter(o.start, o.end))
             if o.reading == "total" else o for o in observations]
 
 

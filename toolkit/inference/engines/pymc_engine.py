@@ -141,6 +141,10 @@ class PymcEngine:
         """
         start = time.perf_counter()
         check_stop(self.stop)
+        unknown = sorted(set(self.dispersion) - {
+            i for i, ind in case.indicators.items() if ind.family.overdispersion})
+        if unknown:
+            raise ValueError(f"dispersion given for non-count indicators: {', '.join(unknown)}")
         if self.method == "paths" or (self.method == "auto"
                                       and needs_paths(case, observations)):
             if self.given_tune is not None:
@@ -148,17 +152,11 @@ class PymcEngine:
                     "--tune", None, "--tune", "the time-aware model (latent rate paths, "
                     "sequential Monte Carlo) has no tuning steps, so it ignores --tune",
                     "drop --tune")])
-            if self.dispersion:
-                raise CaseError([Problem(
-                    "--dispersion", None, "--dispersion",
-                    "overdispersion is not yet read on the time-aware model (latent rate "
-                    "paths, logged events, reports that may be false)",
-                    "drop --dispersion, or use a constant-rate case with "
-                    "'reliability_reading: tempered'")])
             self._say("fitting latent rate paths by sequential Monte Carlo", 0.02)
             particles = self.given_draws if self.given_draws is not None else PARTICLES
             result = run_paths(case, observations, seed, particles, self.chains,
-                               self.progress, self.stop, self.on_chains, workers=self.cores)
+                               self.progress, self.stop, self.on_chains, workers=self.cores,
+                               dispersion=self.dispersion)
             self._say("done", 1.0)
             return result
         unread = sorted({o.indicator for o in observations if o.reading != "total"})
@@ -172,10 +170,6 @@ class PymcEngine:
                 "the NUTS model reads constant rates, totals and tempered reliability only",
                 "use the PyMC engine's default method (latent rate paths)")])
         self._say("laying out the model", 0.02)
-        unknown = sorted(set(self.dispersion) - {
-            i for i, ind in case.indicators.items() if ind.family.overdispersion})
-        if unknown:
-            raise ValueError(f"dispersion given for non-count indicators: {', '.join(unknown)}")
         layout = build_layout(case, observations, self.dispersion, self.min_capacity)
         for f in FAMILIES:
             fam = layout.families[f]

@@ -22,6 +22,7 @@ independent scatter), and the tests compare with brute-force simulation instead.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import zlib
@@ -98,6 +99,19 @@ def clear_cache() -> None:
     _FITS.clear()
 
 
+def overdispersed(observations: list[Observation],
+                  dispersion: dict[str, float]) -> list[Observation]:
+    """Count totals of the indicators in ``dispersion`` read as negative binomials.
+
+    A total's ``scatter`` is the log variance of a Gamma factor of mean 1 on its mean
+    (:func:`~toolkit.families.poisson_tails.scatter_dispersion`): ``phi`` adds
+    ``log(1 + phi)`` to it (independent factors multiply). Other observations are unchanged.
+    """
+    return [dataclasses.replace(o, scatter=o.scatter + math.log1p(dispersion[o.indicator]))
+            if o.reading == "total" and dispersion.get(o.indicator, 0.0) > 0 else o
+            for o in observations]
+
+
 def needs_paths(case: Case, observations: list[Observation]) -> bool:
     """Whether the case needs the time-aware model (the NUTS model reads none of it)."""
     return any(o.reading != "total" or o.mixed for o in observations) or any(
@@ -107,7 +121,8 @@ def needs_paths(case: Case, observations: list[Observation]) -> bool:
 def run_paths(case: Case, observations: list[Observation], seed: int, particles: int,
               chains: int, progress: Callable[[str, float], None] | None = None,
               stop: StopFlag | None = None,
-              on_chains: ChainsCallback | None = None, workers: int = 1) -> EngineResult:
+              on_chains: ChainsCallback | None = None, workers: int = 1,
+              dispersion: dict[str, float] | None = None) -> EngineResult:
     """Fit every indicator under every scenario; increments, totals and diagnostics.
 
     Parameters
@@ -132,6 +147,10 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         Fits run at once in worker processes (:mod:`toolkit.inference.smc.workers`; 1: in
         this process, as in a Dask worker). Each fit's random numbers depend only on the
         seed, its indicator and scenario, so the numbers do not depend on ``workers``.
+    dispersion : dict, optional
+        Negative-binomial ``phi`` per count indicator: its totals vary around the path's
+        rate with variance ``mean + phi mean^2`` (the NUTS model's reading; logged events
+        stay a Poisson process given the path).
 
     Returns
     -------
@@ -141,7 +160,8 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
     """
     start = time.perf_counter()
     workers = usable(workers)
-    observations = with_references(case, observations)
+    dispersion = dict(dispersion or {})
+    observations = with_references(case, overdispersed(observations, dispersion))
     scenarios = case.priors.scenario_ids
     groups = by_indicator(observations)
     slots = []
@@ -186,6 +206,8 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         rounds += fit.rounds
     increments, closing = split_closing(prefix_increments(cumulative, groups), observations)
     diagnostics: dict[str, Any] = smc_diagnostics(statistics, np.asarray(mcse))
+    if dispersion:
+        diagnostics["dispersion"] = dispersion
     diagnostics.update({
         "method": METHOD, "draws": particles, "chains": chains, "tune": 0,
         "particles_per_chain": particles, "resample_move_rounds": rounds,
@@ -193,7 +215,7 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
         "marginal_mcse": slot_mcse, "seconds": time.perf_counter() - start,
     })
     return EngineResult(increments, increments.sum(axis=0) + closing, diagnostics,
-                        {"parameter_draws": draws}, closing=closing)
+                        {"parameter_draws": draws, "dispersion": dispersion}, closing=closing)
 
 
 def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
