@@ -100,3 +100,24 @@ def test_a_daemonic_process_fits_in_itself() -> None:
     assert (workers, kind) == (1, "ThreadPoolExecutor")
     here = run_group(*TASK, 200, 2, 0)
     np.testing.assert_array_equal(np.asarray(chains), here.chain_cumulative)
+
+
+def test_a_run_after_a_worker_died_starts_new_workers(tmp_path, repo_root) -> None:
+    """Before: every later run failed with BrokenProcessPool; now it retries on a new pool."""
+    from concurrent.futures import BrokenExecutor
+
+    from tests.inference.test_pymc_paths import _paths_inputs
+    from toolkit.inference.engines import pymc_paths
+
+    case, observations = _paths_inputs(tmp_path, repo_root, 6)
+    with pytest.raises(BrokenExecutor):
+        executor(2).submit(os._exit, 1).result()  # a worker killed (out of memory, say)
+    fractions: list[float] = []
+    pymc_paths.clear_cache()
+    there = pymc_paths.run_paths(case, observations, 3, 200, 2, workers=2,
+                                 progress=lambda message, fraction: fractions.append(fraction))
+    pymc_paths.clear_cache()
+    here = pymc_paths.run_paths(case, observations, 3, 200, 2, workers=1)
+    np.testing.assert_array_equal(there.increments, here.increments)
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.95)
+    assert executor(2).submit(os.getpid).result() != os.getpid()

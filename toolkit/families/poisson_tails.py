@@ -243,6 +243,7 @@ def scatter_dispersion(scatter: float) -> float:
     """
     return math.expm1(scatter)
 
+
 def features(obs: Observation) -> list[tuple[float, float]]:
     """Each finite bound's place ``log(bound / t)`` and width ``1 / sqrt(bound + 1)``.
 

@@ -27,7 +27,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,6 +48,7 @@ from toolkit.inference.smc.paths import PathDesign
 from toolkit.inference.smc.sampler import SlotFit
 from toolkit.inference.smc.workers import RunFlag, run_group, usable
 from toolkit.inference.smc.workers import executor as workers_executor
+from toolkit.inference.smc.workers import forget as forget_pool
 from toolkit.model.case import Case
 
 #: A slot whose marginal's Monte Carlo error exceeds this gets more chains, as many as the
@@ -178,8 +179,12 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
                               (family, params, design, chosen, seeds)))
     total = len(observations) * len(scenarios)
     done = [0, 0]  # fits, items times scenarios
+    told: set[tuple[str, int]] = set()  # a retry on new workers reports no fit twice
 
     def finished(slot: Slot) -> None:
+        if (slot.indicator, slot.scenario) in told:
+            return
+        told.add((slot.indicator, slot.scenario))
         done[0] += 1
         done[1] += len(slot.indices)
         if on_chains is not None:
@@ -220,6 +225,16 @@ def run_paths(case: Case, observations: list[Observation], seed: int, particles:
 
 def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
                finished: Callable[[Slot], None], stop: StopFlag | None) -> list[Any]:
+    """:func:`_fit_slots_once`, once more on a new pool if a worker process died."""
+    try:
+        return _fit_slots_once(slots, particles, chains, workers, finished, stop)
+    except BrokenExecutor:  # killed (out of memory?) or broken earlier: start new ones
+        forget_pool(workers)
+        return _fit_slots_once(slots, particles, chains, workers, finished, stop)
+
+
+def _fit_slots_once(slots: list[Slot], particles: int, chains: int, workers: int,
+                    finished: Callable[[Slot], None], stop: StopFlag | None) -> list[Any]:
     """Each slot's ``(fit, added groups, level statistics)``, from :data:`_FITS` or fitted.
 
     The slots' groups of ``chains`` chains run on ``workers`` processes
@@ -248,14 +263,14 @@ def _fit_slots(slots: list[Slot], particles: int, chains: int, workers: int,
                                      stop if local else None)
                 pending[future] = (position, group)
 
-        for position, slot in enumerate(slots):
-            hit, value = _FITS.find(slot.key)
-            if hit:
-                out[position] = value
-                finished(slot)
-            else:
-                submit(position, 1)
         try:
+            for position, slot in enumerate(slots):
+                hit, value = _FITS.find(slot.key)
+                if hit:
+                    out[position] = value
+                    finished(slot)
+                else:
+                    submit(position, 1)
             while pending:
                 done, _ = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
                 check_stop(stop)

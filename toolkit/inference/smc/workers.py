@@ -3,7 +3,7 @@
 A slot's fit is NumPy on arrays of a few thousand particles: many short calls, each holding
 the interpreter lock for much of its time. Measured on 2 cores (2026-12-04): two fits took
 0.27 s one after the other and 0.29 s on two threads, while two processes each ran at full
-speed. The fits therefore run in joblib's reusable pool of worker processes (loky: started
+speed. The fits therefore run in a pool of worker processes (joblib's loky executor: started
 once and kept, safe beside the dashboard's threads, and unlike :mod:`multiprocessing`'s
 ``spawn`` it does not re-run the caller's script, so scripts need no ``__main__`` guard).
 Each fit's random numbers depend only on its seeds (:func:`run_group`), so where it runs
@@ -19,11 +19,12 @@ import itertools
 import multiprocessing
 import os
 import tempfile
+import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from joblib.externals.loky import get_reusable_executor
+from joblib.externals.loky import ProcessPoolExecutor
 
 from toolkit.families.base import Family
 from toolkit.families.observation import Observation
@@ -34,6 +35,8 @@ from toolkit.inference.smc.sampler import SlotFit, fit_slot
 #: Seconds an idle worker process is kept (a new one imports the sampler: about a second).
 IDLE_SECONDS = 3600
 _RUNS = itertools.count()
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
 
 
 def run_group(family: Family, params: tuple[float, ...], design: PathDesign,
@@ -66,11 +69,24 @@ def usable(workers: int) -> int:
 def executor(workers: int) -> Executor:
     """The kept pool of ``workers`` processes, or one thread here for ``workers <= 1``.
 
-    The thread's executor is new (shut it down after use); the processes' pool is shared.
+    The thread's executor is new (shut it down after use). The processes' pool is this
+    module's own (not joblib's shared one, which another library's ``joblib.Parallel``
+    would resize under running fits); :func:`forget` it once a worker has died.
     """
     if usable(workers) <= 1:
         return ThreadPoolExecutor(max_workers=1)
-    return get_reusable_executor(max_workers=workers, timeout=IDLE_SECONDS)
+    with _LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, timeout=IDLE_SECONDS)
+        return _POOLS[workers]
+
+
+def forget(workers: int) -> None:
+    """Drop the pool of ``workers`` processes (broken: a worker died); the next is new."""
+    with _LOCK:
+        pool = _POOLS.pop(workers, None)
+    if pool is not None:
+        pool.shutdown(wait=False, kill_workers=True)
 
 
 class RunFlag:
@@ -94,4 +110,4 @@ class RunFlag:
         Path(self.path).unlink(missing_ok=True)
 
 
-__all__ = ["IDLE_SECONDS", "RunFlag", "executor", "run_group", "usable"]
+__all__ = ["IDLE_SECONDS", "RunFlag", "executor", "forget", "run_group", "usable"]
