@@ -121,3 +121,47 @@ def test_a_run_after_a_worker_died_starts_new_workers(tmp_path, repo_root) -> No
     np.testing.assert_array_equal(there.increments, here.increments)
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.95)
     assert executor(2).submit(os.getpid).result() != os.getpid()
+
+
+ORPHAN = """
+import os, sys, time
+from tests.inference.test_smc_workers import ITEMS, TASK
+from toolkit.inference.smc.workers import executor, run_group
+pool = executor(2)
+pids = sorted({pool.submit(os.getpid).result() for _ in range(16)})
+long = [*ITEMS] * 40  # a long fit: many items, many particles
+task = (*TASK[:3], long, TASK[4])
+futures = [pool.submit(run_group, *task, 20000, 4, g, None, None, os.getpid()) for g in (0, 1)]
+print(*pids, flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_stop_their_fits_when_the_process_that_asked_dies(repo_root) -> None:
+    """Before: a killed run's workers ran on, orphaned, to the end of their fits."""
+    import signal
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", ORPHAN], cwd=repo_root,
+                          stdout=subprocess.PIPE, text=True) as parent:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert workers and parent.pid not in workers
+        time.sleep(1.0)  # the fits are running
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in workers if _running(pid)]
+    assert not alive, f"workers {alive} still running after their parent died"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie has stopped
+    except FileNotFoundError:
+        return False

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -260,7 +261,7 @@ def _fit_slots_once(slots: list[Slot], particles: int, chains: int, workers: int
                 assert pool is not None
                 future = pool.submit(run_group, *slots[position].task, particles, chains,
                                      group, None if local else flag.path,
-                                     stop if local else None)
+                                     stop if local else None, None if local else os.getpid())
                 pending[future] = (position, group)
 
         try:

@@ -41,15 +41,21 @@ _LOCK = threading.Lock()
 
 def run_group(family: Family, params: tuple[float, ...], design: PathDesign,
               observations: list[Observation], seeds: list[int], size: int, chains: int,
-              group: int, flag: str | None = None, stop: StopFlag | None = None) -> SlotFit:
+              group: int, flag: str | None = None, stop: StopFlag | None = None,
+              parent: int | None = None) -> SlotFit:
     """One group of a slot's chains on its own random stream ``(seeds, group)``.
 
     ``flag`` is the run's cancel flag (a path; in a worker process), ``stop`` its event (in
-    the calling process); either stops the fit between items.
+    the calling process); either stops the fit between items. Once the process ``parent``
+    that asked for the fit has died the worker exits there: orphaned, it would otherwise
+    run to the end of its fit (measured: minutes of both cores after a killed calibration)
+    and then wait for work that never comes.
     """
     rng = np.random.default_rng([*seeds, group, 20261204])
 
     def check() -> None:
+        if parent is not None and os.getppid() != parent:
+            os._exit(0)  # nobody is left to take the fit (or any later one)
         if flag is not None and os.path.exists(flag):
             raise Cancelled
         check_stop(stop)
