@@ -248,8 +248,8 @@ def _fit_slots_once(slots: list[Slot], particles: int, chains: int, workers: int
     out: list[Any] = [None] * len(slots)
     parts: dict[int, list[SlotFit | None]] = {}
     added = dict.fromkeys(range(len(slots)), 0)
-    todo = [i for i, slot in enumerate(slots) if not _FITS.find(slot.key)[0]]
-    pool = workers_executor(workers) if todo else None
+    kept = [_FITS.find(slot.key) for slot in slots]  # (hit, value) per slot
+    pool = workers_executor(workers) if not all(hit for hit, _ in kept) else None
     local = workers <= 1
     pending: dict[Future, tuple[int, int]] = {}
     with RunFlag() as flag:
@@ -265,8 +265,7 @@ def _fit_slots_once(slots: list[Slot], particles: int, chains: int, workers: int
                 pending[future] = (position, group)
 
         try:
-            for position, slot in enumerate(slots):
-                hit, value = _FITS.find(slot.key)
+            for position, (slot, (hit, value)) in enumerate(zip(slots, kept, strict=True)):
                 if hit:
                     out[position] = value
                     finished(slot)

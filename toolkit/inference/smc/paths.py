@@ -110,7 +110,7 @@ class PathDesign:
         return self.walk_from + self.steps
 
     def walk_rows(self, times: np.ndarray) -> np.ndarray:
-        """``W(t) = walk_rows(t) @ z[2:]`` (linear between the monthly knots)."""
+        """``W(t) = walk_rows(t) @ z[walk_from:]`` (linear between the monthly knots)."""
         rows = np.zeros((len(times), self.steps))
         if self.drift is None or self.drift.walk <= 0:
             return rows
